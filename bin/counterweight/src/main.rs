@@ -1,0 +1,32 @@
+//! The one `counterweight` binary: parse arguments, install tracing, run a command, map errors
+//! to exit codes.
+//!
+//! Exit codes: 0 success, 1 any error (printed as one line), 2 usage error (clap).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use counterweight_cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    counterweight_cli::init_tracing(&cli.global);
+    match counterweight_cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

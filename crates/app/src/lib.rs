@@ -1,0 +1,1 @@
+//! Compose the modules into the chain's state-transition function and genesis.

@@ -1,0 +1,68 @@
+//! Implement the counterweight command-line interface.
+//!
+//! Every subcommand lives in its own module with an `Args` type (clap derive) and a
+//! `run(args, &Global) -> anyhow::Result<()>` function; this file only wires them together.
+//! Commands print readable output by default and machine-readable JSON with `--json`.
+
+// The CLI is off the consensus path: it may read the clock and use hash maps.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
+use clap::{Args, Parser, Subcommand};
+
+/// Options shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Print machine-readable JSON instead of human-readable output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log filter (tracing env-filter syntax), e.g. `info` or `counterweight=debug`.
+    #[arg(long, global = true, env = "COUNTERWEIGHT_LOG", default_value = "warn")]
+    pub log: String,
+    /// Emit logs as JSON lines.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+}
+
+/// Counterweight: decentralized intelligence on a chain no single party controls.
+#[derive(Debug, Parser)]
+#[command(name = "counterweight", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Options shared by every subcommand.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    // Variants, one per command family, each pointing at its own module.
+    // <variants>
+}
+
+/// Install the tracing subscriber for the binary (logs go to stderr).
+pub fn init_tracing(global: &Global) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&global.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if global.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Run one parsed command line.
+///
+/// # Errors
+/// Whatever the command reports; the binary prints it as one line and exits non-zero.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let Cli { global, command } = cli;
+    match command {
+        // <arms>
+    }
+}

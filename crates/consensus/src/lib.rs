@@ -1,0 +1,1 @@
+//! Order and finalize blocks with commonware simplex and marshal.

@@ -1,0 +1,1 @@
+//! Sign, verify and hash with domain separation.

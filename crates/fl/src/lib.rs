@@ -1,0 +1,1 @@
+//! Aggregate federated-learning updates deterministically in fixed point.

@@ -1,0 +1,1 @@
+//! Describe neural networks in one IR and evaluate them in float and fixed point.

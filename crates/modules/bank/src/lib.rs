@@ -1,0 +1,1 @@
+//! Hold balances, move funds, charge fees and keep escrow accounts.

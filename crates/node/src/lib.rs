@@ -1,0 +1,1 @@
+//! Compose a validator node: config, runtime, networking, mempool, RPC, shutdown.

@@ -1,0 +1,1 @@
+//! Define the RPC types and a typed client.

@@ -1,0 +1,1 @@
+//! Serve the node's JSON RPC, event stream, OpenAPI document and metrics.

@@ -1,0 +1,1 @@
+//! Run the deterministic state-transition framework: modules, dispatch, fees, state root.

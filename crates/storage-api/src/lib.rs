@@ -1,0 +1,1 @@
+//! Declare the storage traits the chain reads and writes through.

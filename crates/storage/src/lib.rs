@@ -1,0 +1,1 @@
+//! Store blocks and authenticated state on disk or in memory.

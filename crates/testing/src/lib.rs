@@ -1,0 +1,1 @@
+//! Simulate multi-node networks deterministically and provide fixtures.

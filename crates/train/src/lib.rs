@@ -1,0 +1,1 @@
+//! Train models locally on real data and simulate federated learning.

@@ -1,0 +1,1 @@
+//! Define the chain's domain types and their canonical encoding.

@@ -1,0 +1,1 @@
+//! Verify zero-knowledge proofs of model inference.

@@ -1,0 +1,1 @@
+//! Prove model inference in zero knowledge with a layered-sumcheck prover.

@@ -9,6 +9,21 @@
 
 use clap::{Args, Parser, Subcommand};
 
+// Chain client commands and the account keystore.
+pub mod bench_chain;
+pub mod chain_opts;
+pub mod devnet;
+pub mod fl_sim;
+pub mod keys;
+pub mod keystore;
+pub mod node_cmd;
+pub mod query;
+pub mod submit;
+pub mod testnet;
+pub mod transfer;
+pub mod watch;
+pub mod zk;
+
 /// Options shared by every subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct Global {
@@ -40,6 +55,28 @@ pub struct Cli {
 pub enum Command {
     // Variants, one per command family, each pointing at its own module.
     // <variants>
+    /// Run a one-validator development network with funded dev accounts.
+    Devnet(devnet::Args),
+    /// Run one validator process from its home directory.
+    Node(node_cmd::Args),
+    /// Lay out a local multi-validator network.
+    Testnet(testnet::Args),
+    /// Measure the chain: finalized transfers per second and finality latency.
+    Bench(bench_chain::Args),
+    /// Federated learning on real data: simulate a federation, measure robustness.
+    Fl(fl_sim::Args),
+    /// Manage account keys (ed25519) in the home directory's keystore.
+    Keys(keys::Args),
+    /// Read accounts, blocks, transactions, state proofs and status from a node.
+    Query(query::Args),
+    /// Submit an already signed transaction (hex), e.g. from `transfer --sign-only`.
+    Submit(submit::Args),
+    /// Send tokens from a keystore account (a signed bank transfer).
+    Transfer(transfer::Args),
+    /// Follow finalized blocks and their events.
+    Watch(watch::Args),
+    /// Zero-knowledge proofs of model inference: register, prove, verify.
+    Zk(zk::Args),
 }
 
 /// Install the tracing subscriber for the binary (logs go to stderr).
@@ -64,5 +101,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let Cli { global, command } = cli;
     match command {
         // <arms>
+        Command::Devnet(args) => devnet::run(args, &global),
+        Command::Node(args) => node_cmd::run(args, &global),
+        Command::Testnet(args) => testnet::run(args, &global),
+        Command::Bench(args) => bench_chain::run(args, &global),
+        Command::Fl(args) => fl_sim::run(args, &global),
+        Command::Keys(args) => keys::run(args, &global),
+        Command::Query(args) => query::run(args, &global),
+        Command::Submit(args) => submit::run(args, &global),
+        Command::Transfer(args) => transfer::run(args, &global),
+        Command::Watch(args) => watch::run(args, &global),
+        Command::Zk(args) => zk::run(args, &global),
     }
 }

@@ -1,0 +1,6 @@
+//! Integration tests of the application through its public API.
+
+mod blocks;
+mod check_tx;
+mod durability;
+mod support;

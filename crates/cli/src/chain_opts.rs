@@ -1,0 +1,77 @@
+//! Options shared by the chain client commands (`keys`, `transfer`, `query`, `watch`).
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+use counterweight_rpc_api::Client;
+
+use crate::keystore::{Keystore, default_home};
+
+/// Where the home directory (and so the keystore) is.
+#[derive(Debug, Clone, Args)]
+pub struct HomeOpt {
+    /// Home directory holding `keys/` [env: COUNTERWEIGHT_HOME; default: ~/.counterweight].
+    #[arg(long, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+}
+
+impl HomeOpt {
+    /// The keystore in the chosen home.
+    ///
+    /// # Errors
+    /// When no home directory can be determined.
+    pub fn keystore(&self) -> anyhow::Result<Keystore> {
+        let home = match &self.home {
+            Some(home) => home.clone(),
+            None => default_home()?,
+        };
+        Ok(Keystore::in_home(&home))
+    }
+}
+
+/// Which node to talk to.
+#[derive(Debug, Clone, Args)]
+pub struct RpcOpt {
+    /// The node's RPC URL.
+    #[arg(long, value_name = "URL", env = "COUNTERWEIGHT_RPC", default_value = counterweight_rpc_api::DEFAULT_RPC_URL)]
+    pub rpc: String,
+}
+
+impl RpcOpt {
+    /// A client for the chosen node.
+    ///
+    /// # Errors
+    /// When the URL is not `http(s)://host:port`.
+    pub fn client(&self) -> anyhow::Result<Client> {
+        Client::new(&self.rpc).context("bad --rpc")
+    }
+}
+
+/// Print `value` as one line of JSON on stdout.
+///
+/// # Errors
+/// Serialization or a closed stdout.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let text = serde_json::to_string(value).context("cannot encode output")?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Print human-readable text on stdout (a newline is added if missing).
+///
+/// # Errors
+/// A closed stdout (the binary treats a broken pipe as success).
+pub fn print_text(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}

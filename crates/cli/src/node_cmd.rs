@@ -1,0 +1,92 @@
+//! `counterweight node`: run one validator from its home directory.
+
+use anyhow::Context as _;
+use clap::Args as ClapArgs;
+use counterweight_node::{Home, NodeConfig, service};
+use std::{net::SocketAddr, path::PathBuf};
+
+use crate::Global;
+
+/// Overrides shared by `node` and `devnet` (each beats the home's `config.toml`).
+#[derive(Debug, Clone, Default, ClapArgs)]
+pub struct Overrides {
+    /// RPC listen address [env: COUNTERWEIGHT_RPC_LISTEN].
+    #[arg(long, value_name = "ADDR", env = "COUNTERWEIGHT_RPC_LISTEN")]
+    pub rpc_listen: Option<SocketAddr>,
+    /// P2P listen address [env: COUNTERWEIGHT_P2P_LISTEN].
+    #[arg(long, value_name = "ADDR", env = "COUNTERWEIGHT_P2P_LISTEN")]
+    pub p2p_listen: Option<SocketAddr>,
+    /// Minimum milliseconds between blocks [env: COUNTERWEIGHT_BLOCK_INTERVAL_MS].
+    #[arg(long, value_name = "MS", env = "COUNTERWEIGHT_BLOCK_INTERVAL_MS")]
+    pub block_interval_ms: Option<u64>,
+}
+
+impl Overrides {
+    /// Apply the overrides to a configuration read from the file.
+    pub fn apply(&self, config: &mut NodeConfig) {
+        if let Some(addr) = self.rpc_listen {
+            config.rpc.listen = addr;
+        }
+        if let Some(addr) = self.p2p_listen {
+            config.p2p.listen = addr;
+        }
+        if let Some(ms) = self.block_interval_ms {
+            config.consensus.min_block_interval_ms = ms;
+        }
+    }
+}
+
+/// Run one validator process.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// The node's home directory (made by `counterweight testnet init`).
+    #[arg(long, value_name = "DIR")]
+    pub home: PathBuf,
+    /// Settings that override the home's `config.toml`.
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+/// Load `home/config.toml`, apply env and flag overrides.
+///
+/// # Errors
+/// A malformed config file or invalid values.
+pub fn load_config(home: &Home, overrides: &Overrides) -> anyhow::Result<NodeConfig> {
+    let mut config = NodeConfig::load_or_default(&home.config())
+        .with_context(|| format!("cannot read {}", home.config().display()))?;
+    overrides.apply(&mut config);
+    config.validate()?;
+    Ok(config)
+}
+
+/// Run `counterweight node`.
+///
+/// # Errors
+/// A home that is not initialised, bad configuration, or a fatal node error.
+pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+    let home = Home::new(&args.home);
+    if !home.is_initialised() {
+        anyhow::bail!(
+            "{} is not a node home (no genesis.json and validator.key); run `counterweight testnet init`",
+            home.root().display()
+        );
+    }
+    let config = load_config(&home, &args.overrides)?;
+    let json = global.json;
+    service::run(&home, config, move |ready| {
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "rpc": format!("http://{}", ready.rpc),
+                    "p2p": ready.p2p.to_string(),
+                    "public_key": ready.public_key,
+                })
+            );
+        } else {
+            println!("validator {} running", ready.public_key);
+            println!("rpc: http://{}", ready.rpc);
+        }
+    })?;
+    Ok(())
+}

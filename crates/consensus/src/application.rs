@@ -1,0 +1,196 @@
+//! The chain's [`Ledger`] behind commonware's `Application` trait (proposal and verification).
+
+use crate::{
+    block::ChainBlock,
+    ledger::{Ledger, Verdict},
+    metrics::Metrics,
+};
+use commonware_consensus::{
+    Application, marshal::ancestry::Ancestry, simplex::types::Context, types::Epoch,
+};
+use commonware_cryptography::{Digested, ed25519};
+use commonware_runtime::Clock;
+use futures_util::StreamExt as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tracing::{debug, error, warn};
+
+/// The simplex signing scheme (ed25519, attributable).
+pub type Scheme = commonware_consensus::simplex::scheme::ed25519::Scheme;
+
+/// Adapts a [`Ledger`] to commonware's marshal `Application`.
+#[derive(Clone)]
+pub(crate) struct LedgerApplication<L: Ledger> {
+    ledger: L,
+    metrics: Metrics,
+    min_block_interval: Duration,
+}
+
+impl<L: Ledger> LedgerApplication<L> {
+    pub(crate) const fn new(ledger: L, metrics: Metrics, min_block_interval: Duration) -> Self {
+        Self {
+            ledger,
+            metrics,
+            min_block_interval,
+        }
+    }
+}
+
+impl<L: Ledger> LedgerApplication<L> {
+    /// Re-verify `newest` and its unfinalized ancestors (taken from `ancestry`, which yields
+    /// `newest`'s parent next) oldest first, so the ledger holds their speculative state again.
+    async fn replay(
+        &self,
+        newest: &Digested<ChainBlock<L>>,
+        ancestry: &mut impl Ancestry<ChainBlock<L>>,
+    ) -> bool {
+        let committed = match self.ledger.committed_height() {
+            Ok(h) => h,
+            Err(_) => return false,
+        };
+        // Newest first: newest, its parent, ... down to the committed block.
+        let mut chain = vec![newest.clone()];
+        while chain
+            .last()
+            .is_some_and(|b| b.inner().height_u64() > committed)
+        {
+            match ancestry.next().await {
+                Some(b) => chain.push(b),
+                None => return false,
+            }
+        }
+        debug!(
+            target: "consensus::verify",
+            blocks = chain.len() - 1,
+            "replaying unfinalized ancestry"
+        );
+        for pair in chain.windows(2).rev() {
+            let [child, parent] = pair else { return false };
+            match self
+                .ledger
+                .verify(parent.inner().inner(), child.inner().inner())
+            {
+                Ok(Verdict::Valid(())) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+}
+
+fn unix_ms(now: SystemTime) -> u64 {
+    now.duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+impl<E, L> Application<E> for LedgerApplication<L>
+where
+    E: Clock + Send + Sync + 'static,
+    L: Ledger,
+{
+    type SigningScheme = Scheme;
+    type Context = Context<crate::block::Digest, ed25519::PublicKey>;
+    type Block = ChainBlock<L>;
+    type Input = ();
+
+    async fn propose(
+        &mut self,
+        (runtime, context): (E, Self::Context),
+        mut ancestry: impl Ancestry<Self::Block>,
+        _input: (),
+    ) -> Option<Digested<Self::Block>> {
+        let parent = ancestry.next().await?;
+        // Wait out the minimum interval after the parent so transactions batch into blocks.
+        let interval_ms = u64::try_from(self.min_block_interval.as_millis()).unwrap_or(u64::MAX);
+        let earliest_ms = L::timestamp_ms(parent.inner().inner()).saturating_add(interval_ms);
+        let now_ms = unix_ms(runtime.current());
+        if now_ms < earliest_ms {
+            runtime
+                .sleep(Duration::from_millis(earliest_ms - now_ms))
+                .await;
+        }
+        let timestamp_ms = unix_ms(runtime.current()).max(L::timestamp_ms(parent.inner().inner()));
+        let proposer: [u8; 32] = context.leader.as_ref().try_into().ok()?;
+        let started = runtime.current();
+        let mut replayed = false;
+        let block = loop {
+            match self
+                .ledger
+                .propose(parent.inner().inner(), timestamp_ms, proposer)
+            {
+                Ok(Verdict::Valid(block)) => break block,
+                Ok(Verdict::UnknownParent) if !replayed => {
+                    replayed = true;
+                    if !self.replay(&parent, &mut ancestry).await {
+                        return None;
+                    }
+                }
+                Ok(_) => return None,
+                Err(e) => {
+                    error!(target: "consensus::propose", error = %e, "ledger fault while building");
+                    return None;
+                }
+            }
+        };
+        let block = ChainBlock::<L>::new(block);
+        self.metrics.observe_build(
+            runtime
+                .current()
+                .duration_since(started)
+                .unwrap_or_default(),
+        );
+        debug!(
+            target: "consensus::propose",
+            height = block.height_u64(),
+            view = context.round.view().get(),
+            "built block"
+        );
+        let digest = commonware_cryptography::Digestible::digest(&block);
+        Some(Digested::precomputed(block, digest))
+    }
+
+    async fn verify(
+        &mut self,
+        (_runtime, context): (E, Self::Context),
+        mut ancestry: impl Ancestry<Self::Block>,
+    ) -> bool {
+        let Some(block) = ancestry.next().await else {
+            return false;
+        };
+        let Some(parent) = ancestry.next().await else {
+            return false;
+        };
+        if context.round.epoch() != Epoch::zero() {
+            return false;
+        }
+        let mut replayed = false;
+        let valid = loop {
+            match self
+                .ledger
+                .verify(parent.inner().inner(), block.inner().inner())
+            {
+                Ok(Verdict::Valid(())) => break true,
+                Ok(Verdict::UnknownParent) if !replayed => {
+                    replayed = true;
+                    if !self.replay(&parent, &mut ancestry).await {
+                        break false;
+                    }
+                }
+                Ok(_) => break false,
+                Err(e) => {
+                    error!(target: "consensus::verify", error = %e, "ledger fault while verifying");
+                    break false;
+                }
+            }
+        };
+        if !valid {
+            warn!(
+                target: "consensus::verify",
+                height = block.inner().height_u64(),
+                view = context.round.view().get(),
+                "rejected block"
+            );
+        }
+        valid
+    }
+}

@@ -1,0 +1,4 @@
+//! Integration tests of the public API.
+
+mod determinism;
+mod reference;

@@ -1,0 +1,48 @@
+//! Corrupt, truncated and random bytes give errors, never panics (mirrors the fuzz target).
+
+use counterweight_onnx::{Error, import_bytes, import_file};
+use proptest::prelude::*;
+
+fn good_bytes() -> Vec<u8> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cnn_pools.onnx");
+    std::fs::read(path).expect("fixture exists")
+}
+
+#[test]
+fn rejects_empty_truncated_and_garbage_files() {
+    assert!(import_bytes(&[]).is_err());
+    let good = good_bytes();
+    for cut in [1, 10, good.len() / 2, good.len() - 1] {
+        assert!(import_bytes(&good[..cut]).is_err(), "truncated at {cut}");
+    }
+    assert!(matches!(
+        import_bytes(b"not an onnx file at all"),
+        Err(Error::Tract { .. })
+    ));
+    assert!(matches!(
+        import_file("/nonexistent/model.onnx"),
+        Err(Error::Io { .. })
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn importer_survives_random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let _ = import_bytes(&bytes);
+    }
+
+    #[test]
+    fn importer_survives_corrupted_models(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6)) {
+        let mut bytes = good_bytes();
+        let n = bytes.len();
+        for (i, v) in flips {
+            bytes[i % n] ^= v | 1;
+        }
+        if let Ok(model) = import_bytes(&bytes) {
+            let x = vec![0.5f32; model.architecture().input_len()];
+            let _ = model.forward(&x);
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Router tests against the real app over a temporary directory (consensus replaced by
+//! direct finalization).
+
+mod events;
+mod http;
+mod node;
+mod openapi;
+mod queries;
+mod submit;

@@ -1,0 +1,3 @@
+//! Deterministic simulations of the chain with the real app on the simulated network.
+
+mod scenarios;

@@ -34,7 +34,7 @@ impl HomeOpt {
 #[derive(Debug, Clone, Args)]
 pub struct RpcOpt {
     /// The node's RPC URL.
-    #[arg(long, value_name = "URL", env = "COUNTERWEIGHT_RPC", default_value = counterweight_rpc_api::DEFAULT_RPC_URL)]
+    #[arg(long, global = true, value_name = "URL", env = "COUNTERWEIGHT_RPC", default_value = counterweight_rpc_api::DEFAULT_RPC_URL)]
     pub rpc: String,
 }
 

@@ -6,6 +6,7 @@ use std::{
     sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
 
+use counterweight_audit::Audit;
 use counterweight_bank::{Bank, balance_state_key};
 use counterweight_state::{BlockEnv, BlockState, CallError, Layered, Runtime, TxError};
 use counterweight_storage::{BlockCommit, StateProof, Store, TreeDelta};
@@ -96,6 +97,8 @@ fn runtime(genesis: &Genesis) -> Result<Runtime> {
         bank.clone(),
     );
     runtime.register(bank)?;
+    runtime.register(Arc::new(Audit))?;
+    runtime.set_recorder(Arc::new(Audit));
     Ok(runtime)
 }
 

@@ -10,6 +10,7 @@
 use clap::{Args, Parser, Subcommand};
 
 // Chain client commands and the account keystore.
+pub mod audit;
 pub mod bench_chain;
 pub mod chain_opts;
 pub mod devnet;
@@ -21,6 +22,7 @@ pub mod query;
 pub mod submit;
 pub mod testnet;
 pub mod transfer;
+pub mod tx;
 pub mod watch;
 pub mod zk;
 
@@ -55,6 +57,8 @@ pub struct Cli {
 pub enum Command {
     // Variants, one per command family, each pointing at its own module.
     // <variants>
+    /// The audit log: prove that an event happened, and check such proofs offline.
+    Audit(audit::Args),
     /// Run a one-validator development network with funded dev accounts.
     Devnet(devnet::Args),
     /// Run one validator process from its home directory.
@@ -101,6 +105,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let Cli { global, command } = cli;
     match command {
         // <arms>
+        Command::Audit(args) => audit::run(args, &global),
         Command::Devnet(args) => devnet::run(args, &global),
         Command::Node(args) => node_cmd::run(args, &global),
         Command::Testnet(args) => testnet::run(args, &global),

@@ -10,7 +10,8 @@ use counterweight_rpc::{
     Account, ChainEvent, FinalizedBlock, NodeApi, NodeStatus, Rejection, StateProof, SubmitError,
     TxStatus,
 };
-use counterweight_types::{Address, Block, Hash, Height, SignedTransaction};
+use counterweight_state::ModuleError;
+use counterweight_types::{Address, Block, Hash, Height, ModuleId, SignedTransaction};
 use std::{
     collections::{BTreeMap, BTreeSet},
     sync::{
@@ -321,6 +322,15 @@ impl NodeApi for Chain {
             root: proof.root,
             height: proof.height,
         })
+    }
+
+    fn query(
+        &self,
+        module: ModuleId,
+        path: &str,
+        data: &[u8],
+    ) -> Result<Result<Vec<u8>, ModuleError>, Error> {
+        Ok(self.shared.app.query(module, path, data)?)
     }
 
     fn status(&self) -> Result<NodeStatus, Error> {

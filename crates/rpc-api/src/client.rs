@@ -149,6 +149,50 @@ impl Client {
         self.get(paths::STATUS)
     }
 
+    /// Asks module `module` the query `path` with argument `data`; returns the module's
+    /// answer bytes (JSON for every module of the chain).
+    ///
+    /// # Errors
+    /// [`Error::Api`] with reason `query_refused` (and the module's code) for an unknown path
+    /// or a bad argument, or a transport/decoding error.
+    pub fn query(&self, module: u16, path: &str, data: &[u8]) -> Result<Vec<u8>> {
+        let mut url = paths::fill(
+            &paths::fill(paths::QUERY, "module", &module.to_string()),
+            "*path",
+            path.trim_start_matches('/'),
+        );
+        if !data.is_empty() {
+            url.push_str("?data=");
+            url.push_str(&crate::hexutil::encode(data));
+        }
+        let reply: crate::QueryResponse = self.get(&url)?;
+        match (reply.value, reply.bytes) {
+            (Some(value), _) => Ok(serde_json::to_vec(&value).unwrap_or_default()),
+            (None, Some(hex)) => crate::hexutil::decode(&hex).map_err(|e| Error::BadAnswer {
+                what: "query bytes",
+                detail: e.to_string(),
+            }),
+            (None, None) => Ok(Vec::new()),
+        }
+    }
+
+    /// Asks a module query and decodes its JSON answer into `T`.
+    ///
+    /// # Errors
+    /// As [`Client::query`], or the answer does not decode as `T`.
+    pub fn query_json<T: DeserializeOwned>(
+        &self,
+        module: u16,
+        path: &str,
+        data: &[u8],
+    ) -> Result<T> {
+        let bytes = self.query(module, path, data)?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::BadAnswer {
+            what: "query answer",
+            detail: e.to_string(),
+        })
+    }
+
     /// The raw OpenAPI document.
     ///
     /// # Errors

@@ -54,6 +54,14 @@ pub enum Error {
         /// How many events were dropped.
         missed: u64,
     },
+    /// A module's answer could not be decoded.
+    #[error("unexpected {what} from the node: {detail}")]
+    BadAnswer {
+        /// What was being decoded.
+        what: &'static str,
+        /// Why it failed.
+        detail: String,
+    },
     /// The base URL is not usable.
     #[error("invalid node URL `{0}`: expected http://host:port or https://host:port")]
     BadUrl(String),

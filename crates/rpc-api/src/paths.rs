@@ -16,6 +16,8 @@ pub const STATE: &str = "/v1/state/{key}";
 pub const STATUS: &str = "/v1/status";
 /// `GET`: server-sent events, one `block` event per finalized block.
 pub const EVENTS: &str = "/v1/events";
+/// `GET`: a module query (`/v1/query/{module}/{path}?data=<hex>`); the path may hold slashes.
+pub const QUERY: &str = "/v1/query/{module}/{*path}";
 /// `GET`: the OpenAPI document.
 pub const OPENAPI: &str = "/openapi.json";
 /// `GET`: Prometheus metrics in the text exposition format.

@@ -295,3 +295,30 @@ mod tests {
         assert_eq!(back, status);
     }
 }
+
+/// The argument of a module query.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams,
+)]
+#[into_params(parameter_in = Query)]
+pub struct QueryParams {
+    /// The query's argument as hex (usually an id or an address); empty when absent.
+    #[serde(default)]
+    pub data: Option<String>,
+}
+
+/// A module's answer to a query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct QueryResponse {
+    /// The module id.
+    pub module: u16,
+    /// The query path inside the module.
+    pub path: String,
+    /// The module's answer when it is JSON (every module answers in JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub value: Option<serde_json::Value>,
+    /// The module's answer as hex when it is not JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<String>,
+}

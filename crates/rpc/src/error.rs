@@ -49,6 +49,14 @@ pub enum Error {
     /// The transaction is already pending.
     #[error("transaction is already pending")]
     AlreadyPending,
+    /// A module refused a query (unknown path, bad argument).
+    #[error("{message}")]
+    QueryRefused {
+        /// The module's stable failure code.
+        code: u32,
+        /// The module's explanation.
+        message: String,
+    },
     /// The requested object does not exist (yet).
     #[error("{what} not found")]
     NotFound {
@@ -80,7 +88,7 @@ impl Error {
             Self::OversizedTx { .. } | Self::PayloadTooLarge { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
-            Self::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Rejected(_) | Self::QueryRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MempoolFull => StatusCode::SERVICE_UNAVAILABLE,
             Self::AlreadyPending => StatusCode::CONFLICT,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -96,6 +104,7 @@ impl Error {
             Self::OversizedTx { .. } => ("oversized", Some(codes::OVERSIZED)),
             Self::PayloadTooLarge { .. } => ("payload_too_large", None),
             Self::Rejected(rejection) => (rejection.reason.as_str(), Some(rejection.code)),
+            Self::QueryRefused { code, .. } => ("query_refused", Some(*code)),
             Self::MempoolFull => ("mempool_full", None),
             Self::AlreadyPending => ("already_pending", None),
             Self::NotFound { .. } => ("not_found", None),

@@ -3,9 +3,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use counterweight_state::TxError;
+use counterweight_state::{ModuleError, TxError};
 use counterweight_types::{
-    Address, Block, ChainId, Hash, Header, Height, SignedTransaction, TxReceipt,
+    Address, Block, ChainId, Hash, Header, Height, ModuleId, SignedTransaction, TxReceipt,
 };
 use tokio::sync::broadcast;
 
@@ -189,6 +189,18 @@ pub trait NodeApi: Send + Sync + 'static {
     /// # Errors
     /// Only node faults; an absent key yields a proof of absence.
     fn state_proof(&self, key: &[u8]) -> Result<StateProof, Self::Error>;
+
+    /// Asks module `module` the read-only query `path` with argument `data`, against committed
+    /// state. The inner `Err` is the module's refusal (unknown path, bad argument).
+    ///
+    /// # Errors
+    /// Only node faults.
+    fn query(
+        &self,
+        module: ModuleId,
+        path: &str,
+        data: &[u8],
+    ) -> Result<Result<Vec<u8>, ModuleError>, Self::Error>;
 
     /// Chain id, latest height, root, peers.
     ///

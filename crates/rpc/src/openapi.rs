@@ -19,6 +19,7 @@ use crate::routes;
         routes::latest_block,
         routes::block,
         routes::state_value,
+        routes::query,
         routes::status,
         routes::events,
     ),

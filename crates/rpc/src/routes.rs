@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -12,10 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use counterweight_rpc_api::{
-    AccountResponse, BlockEvent, BlockResponse, ErrorResponse, StateProofResponse, StatusResponse,
-    SubmitTxRequest, SubmitTxResponse, TxStatusResponse, hexutil, paths,
+    AccountResponse, BlockEvent, BlockResponse, ErrorResponse, QueryParams, QueryResponse,
+    StateProofResponse, StatusResponse, SubmitTxRequest, SubmitTxResponse, TxStatusResponse,
+    hexutil, paths,
 };
-use counterweight_types::{Address, Hash, Height, MAX_TX_BYTES, SignedTransaction};
+use counterweight_types::{Address, Hash, Height, MAX_TX_BYTES, ModuleId, SignedTransaction};
 use futures_util::{Stream, StreamExt as _};
 use serde::de::DeserializeOwned;
 use tokio_stream::wrappers::BroadcastStream;
@@ -96,6 +97,7 @@ pub fn router<N: NodeApi>(state: RpcState<N>) -> Router {
         .route(paths::LATEST_BLOCK, get(latest_block::<N>))
         .route(paths::BLOCK, get(block::<N>))
         .route(paths::STATE, get(state_value::<N>))
+        .route(paths::QUERY, get(query::<N>))
         .route(paths::STATUS, get(status::<N>))
         .route(paths::EVENTS, get(events::<N>))
         .route(paths::OPENAPI, get(openapi_json))
@@ -316,6 +318,71 @@ async fn block<N: NodeApi>(
     let block = state.node.block(Some(Height(height))).map_err(node_fault)?;
     let block = block.ok_or(Error::NotFound { what: "block" })?;
     Ok(Json(convert::block(&block)))
+}
+
+/// Largest module-query argument accepted, in bytes.
+const MAX_QUERY_DATA_BYTES: usize = 16 * 1024;
+
+/// Ask a module a read-only question against committed state (every module answers in JSON).
+#[utoipa::path(
+    get,
+    path = "/v1/query/{module}/{path}",
+    tag = "state",
+    params(
+        ("module" = u16, Path, description = "Module id (1 bank, 2 identity, 3 coop, 4 learn, 5 registry, 6 audit)"),
+        ("path" = String, Path, description = "The module's query path; may contain slashes"),
+        QueryParams,
+    ),
+    responses(
+        (status = 200, description = "The module's answer", body = QueryResponse),
+        (status = 400, description = "Malformed module id or argument", body = ErrorResponse),
+        (status = 422, description = "The module refused the query (unknown path, bad argument)", body = ErrorResponse),
+    )
+)]
+async fn query<N: NodeApi>(
+    State(state): State<RpcState<N>>,
+    Path((module, path)): Path<(String, String)>,
+    Query(params): Query<QueryParams>,
+) -> Result<Json<QueryResponse>> {
+    let module: u16 = module.parse().map_err(|_| Error::BadRequest {
+        what: "module",
+        detail: "expected a module id from 0 to 65535".to_owned(),
+    })?;
+    let data = match params.data.as_deref() {
+        None | Some("") => Vec::new(),
+        Some(text) => hexutil::decode(text).map_err(|err| Error::BadRequest {
+            what: "query data",
+            detail: format!("expected hex: {err}"),
+        })?,
+    };
+    if data.len() > MAX_QUERY_DATA_BYTES {
+        return Err(Error::BadRequest {
+            what: "query data",
+            detail: format!("expected at most {MAX_QUERY_DATA_BYTES} bytes"),
+        });
+    }
+    let node = Arc::clone(&state.node);
+    let answer = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || node.query(ModuleId(module), &path, &data))
+            .await
+            .map_err(|_| Error::Internal)?
+            .map_err(node_fault)?
+    };
+    let bytes = answer.map_err(|refusal| Error::QueryRefused {
+        code: refusal.code,
+        message: refusal.message,
+    })?;
+    let (value, bytes) = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(value) => (Some(value), None),
+        Err(_) => (None, Some(hexutil::encode(&bytes))),
+    };
+    Ok(Json(QueryResponse {
+        module,
+        path,
+        value,
+        bytes,
+    }))
 }
 
 /// A committed state value with an inclusion (or exclusion) proof, verifiable offline.

@@ -40,4 +40,4 @@ mod runtime;
 pub use error::{CallError, Error, ModuleError, Result, TxError};
 pub use module::{Module, TxContext, TxInfo, module_key};
 pub use overlay::{BlockState, Layered, StateAccess};
-pub use runtime::{BlockEnv, CODE_EVENT_LIMIT, FeeHandler, Runtime, SYSTEM_MODULE};
+pub use runtime::{BlockEnv, CODE_EVENT_LIMIT, EventRecorder, FeeHandler, Runtime, SYSTEM_MODULE};

@@ -42,6 +42,22 @@ pub trait FeeHandler: Send + Sync + 'static {
     ) -> StorageResult<()>;
 }
 
+/// Receives the events of every successful call, inside the block's state: the audit log's
+/// hook. It runs after the call's writes are merged and must be deterministic like a module.
+pub trait EventRecorder: Send + Sync + 'static {
+    /// Records `events`, emitted by transaction `tx_hash` in the block described by `env`.
+    ///
+    /// # Errors
+    /// Only fatal storage errors.
+    fn record(
+        &self,
+        state: &mut BlockState<'_>,
+        env: &BlockEnv,
+        tx_hash: &counterweight_types::Hash,
+        events: &[Event],
+    ) -> StorageResult<()>;
+}
+
 /// The block a transaction executes in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BlockEnv {
@@ -59,6 +75,7 @@ pub struct Runtime {
     params: Params,
     modules: BTreeMap<ModuleId, Arc<dyn Module>>,
     fees: Arc<dyn FeeHandler>,
+    recorder: Option<Arc<dyn EventRecorder>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -97,6 +114,7 @@ impl Runtime {
             params,
             modules: BTreeMap::new(),
             fees,
+            recorder: None,
         }
     }
 
@@ -111,6 +129,11 @@ impl Runtime {
         }
         self.modules.insert(id, module);
         Ok(())
+    }
+
+    /// Hands the events of every successful call to `recorder` (the audit log).
+    pub fn set_recorder(&mut self, recorder: Arc<dyn EventRecorder>) {
+        self.recorder = Some(recorder);
     }
 
     /// Returns the chain id.
@@ -280,6 +303,9 @@ impl Runtime {
         let (status, events) = match outcome {
             (Ok(()), (writes, events)) if events_within_limits(&events) => {
                 state.merge(writes);
+                if let Some(recorder) = &self.recorder {
+                    recorder.record(state, env, &tx_hash, &events)?;
+                }
                 (ReceiptStatus::Ok, events)
             }
             (Ok(()), _) => (

@@ -22,3 +22,29 @@ pub const STATE_VALUE: &[u8] = b"counterweight/v1/state-value";
 pub const ESCROW_ID: &[u8] = b"counterweight/v1/escrow-id";
 /// Prefix of the hash of a genesis document.
 pub const GENESIS: &[u8] = b"counterweight/v1/genesis";
+/// Prefix of credential-issuer and credential ids (identity module).
+pub const CREDENTIAL_ID: &[u8] = b"counterweight/v1/credential-id";
+/// Prefix of cooperative ids (coop module).
+pub const COOP_ID: &[u8] = b"counterweight/v1/coop-id";
+/// Prefix of dataset ids (coop module).
+pub const DATASET_ID: &[u8] = b"counterweight/v1/dataset-id";
+/// Prefix of proposal ids (coop module).
+pub const PROPOSAL_ID: &[u8] = b"counterweight/v1/proposal-id";
+/// Prefix of a dataset record's leaf in its BLAKE3 Merkle commitment.
+pub const DATASET_LEAF: &[u8] = b"counterweight/v1/dataset-leaf";
+/// Prefix of an inner node of a dataset's Merkle commitment.
+pub const DATASET_NODE: &[u8] = b"counterweight/v1/dataset-node";
+/// Prefix of training-task ids (learn module).
+pub const TASK_ID: &[u8] = b"counterweight/v1/task-id";
+/// Prefix of the hash of a model's parameters (learn and registry modules).
+pub const MODEL_WEIGHTS: &[u8] = b"counterweight/v1/model-weights";
+/// Prefix of the hash of a model's IR (learn and registry modules).
+pub const MODEL_IR: &[u8] = b"counterweight/v1/model-ir";
+/// Prefix of model repository ids (registry module).
+pub const MODEL_REPO_ID: &[u8] = b"counterweight/v1/model-repo-id";
+/// Prefix of model version ids (registry module).
+pub const MODEL_VERSION_ID: &[u8] = b"counterweight/v1/model-version-id";
+/// Prefix of an audit-log leaf (audit module).
+pub const AUDIT_LEAF: &[u8] = b"counterweight/v1/audit-leaf";
+/// Prefix of an audit-log inner node (audit module).
+pub const AUDIT_NODE: &[u8] = b"counterweight/v1/audit-node";

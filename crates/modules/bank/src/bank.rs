@@ -338,12 +338,24 @@ impl Module for Bank {
             <[u8; 32]>::try_from(data)
                 .map_err(|_| ModuleError::new(codes::BAD_QUERY, "argument must be 32 bytes"))
         };
+        // Answers are JSON, like every module's.
+        let json = |value: serde_json::Value| value.to_string().into_bytes();
         match path {
-            "balance" => Ok(balance(state, &Address(arg32()?))?.to_be_bytes().to_vec()),
-            "supply" => Ok(total_supply(state)?.to_be_bytes().to_vec()),
-            "escrow" => Ok(escrow(state, &Hash(arg32()?))?
-                .map(|e| e.encode().to_vec())
-                .unwrap_or_default()),
+            "balance" => {
+                let who = Address(arg32()?);
+                Ok(json(serde_json::json!({
+                    "address": who.to_hex(),
+                    "balance": balance(state, &who)?,
+                })))
+            }
+            "supply" => Ok(json(serde_json::json!({ "supply": total_supply(state)? }))),
+            "escrow" => Ok(json(match escrow(state, &Hash(arg32()?))? {
+                Some(e) => serde_json::json!({
+                    "depositor": e.depositor.to_hex(),
+                    "amount": e.amount,
+                }),
+                None => serde_json::Value::Null,
+            })),
             other => {
                 Err(ModuleError::new(codes::BAD_QUERY, format!("unknown query {other:?}")).into())
             }

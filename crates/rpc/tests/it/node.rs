@@ -12,8 +12,9 @@ use counterweight_rpc::{
     Account, ChainEvent, FinalizedBlock, NodeApi, NodeStatus, Rejection, RpcConfig, RpcState,
     StateProof, SubmitError, TxStatus, router,
 };
+use counterweight_state::ModuleError;
 use counterweight_types::{
-    Address, Block, Call, ChainId, Genesis, GenesisAccount, Hash, Height, Params,
+    Address, Block, Call, ChainId, Genesis, GenesisAccount, Hash, Height, ModuleId, Params,
     SignedTransaction, Transaction,
 };
 use tokio::sync::broadcast;
@@ -163,6 +164,15 @@ impl NodeApi for AppNode {
             None => self.app.committed_height().map_err(Fault)?,
         };
         self.app.block(height).map_err(Fault)
+    }
+
+    fn query(
+        &self,
+        module: ModuleId,
+        path: &str,
+        data: &[u8],
+    ) -> Result<Result<Vec<u8>, ModuleError>, Fault> {
+        self.app.query(module, path, data).map_err(Fault)
     }
 
     fn state_proof(&self, key: &[u8]) -> Result<StateProof, Fault> {

@@ -152,3 +152,42 @@ async fn serves_node_and_server_metrics() {
     );
     assert_eq!(text.matches("# EOF").count(), 1);
 }
+
+#[tokio::test]
+async fn answers_module_queries_in_json_and_refuses_bad_ones() {
+    let alice = SigningKey::from_seed(1);
+    let node = AppNode::open(&[&alice]);
+    let router = app_router(&node);
+    let path = format!(
+        "/v1/query/1/balance?data={}",
+        hexutil::encode(alice.address().0)
+    );
+    let answer: counterweight_rpc_api::QueryResponse = get_json(&router, &path).await;
+    assert_eq!(answer.module, 1);
+    assert_eq!(answer.path, "balance");
+    let value = answer.value.expect("bank answers in JSON");
+    assert_eq!(value["balance"], serde_json::json!(FUNDS));
+    assert_eq!(
+        value["address"],
+        serde_json::json!(alice.address().to_hex())
+    );
+
+    // An unknown path is the module's refusal, with its code.
+    let (code, body) = get(&router, "/v1/query/1/no/such/path").await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
+    let body = error_body(&body);
+    assert_eq!(body.reason, "query_refused");
+    assert_eq!(body.code, Some(counterweight_bank::codes::BAD_QUERY));
+    // A bad argument, an unknown module, malformed hex and a non-numeric module id.
+    for (path, status) in [
+        (
+            "/v1/query/1/balance?data=00",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        ("/v1/query/999/anything", StatusCode::UNPROCESSABLE_ENTITY),
+        ("/v1/query/1/balance?data=zz", StatusCode::BAD_REQUEST),
+        ("/v1/query/bank/balance", StatusCode::BAD_REQUEST),
+    ] {
+        assert_eq!(get(&router, path).await.0, status, "{path}");
+    }
+}

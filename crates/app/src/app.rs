@@ -97,8 +97,13 @@ fn runtime(genesis: &Genesis) -> Result<Runtime> {
         bank.clone(),
     );
     runtime.register(bank)?;
+    // The audit log records every event of the other modules (see counterweight-audit).
     runtime.register(Arc::new(Audit))?;
     runtime.set_recorder(Arc::new(Audit));
+    runtime.register(Arc::new(counterweight_identity::Identity))?;
+    runtime.register(Arc::new(counterweight_coop::CoopModule))?;
+    runtime.register(Arc::new(counterweight_learn::Learn::default()))?;
+    runtime.register(Arc::new(counterweight_registry::Registry))?;
     Ok(runtime)
 }
 

@@ -13,10 +13,15 @@ use clap::{Args, Parser, Subcommand};
 pub mod audit;
 pub mod bench_chain;
 pub mod chain_opts;
+pub mod coop;
+pub mod demo;
 pub mod devnet;
 pub mod fl_sim;
+pub mod identity;
 pub mod keys;
 pub mod keystore;
+pub mod learn;
+pub mod model;
 pub mod node_cmd;
 pub mod query;
 pub mod submit;
@@ -57,8 +62,18 @@ pub struct Cli {
 pub enum Command {
     // Variants, one per command family, each pointing at its own module.
     // <variants>
+    /// Run the whole story on an embedded devnet: a cooperative trains a model together.
+    Demo(demo::Args),
+    /// Model registry: repositories, versions, forks, lineage; push and pull weights blobs.
+    Model(model::Args),
+    /// Federated training tasks on chain: open, start, inspect, and join as a client worker.
+    Learn(learn::Args),
+    /// DIDs, key rotation and recovery, credential issuers, verifiable credentials.
+    Identity(identity::Args),
     /// The audit log: prove that an event happened, and check such proofs offline.
     Audit(audit::Args),
+    /// Found and run data cooperatives: members, datasets and consent, votes, treasury.
+    Coop(coop::Args),
     /// Run a one-validator development network with funded dev accounts.
     Devnet(devnet::Args),
     /// Run one validator process from its home directory.
@@ -105,7 +120,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let Cli { global, command } = cli;
     match command {
         // <arms>
+        Command::Demo(args) => demo::run(args, &global),
+        Command::Model(args) => model::run(args, &global),
+        Command::Learn(args) => learn::run(args, &global),
+        Command::Identity(args) => identity::run(args, &global),
         Command::Audit(args) => audit::run(args, &global),
+        Command::Coop(args) => coop::run(args, &global),
         Command::Devnet(args) => devnet::run(args, &global),
         Command::Node(args) => node_cmd::run(args, &global),
         Command::Testnet(args) => testnet::run(args, &global),

@@ -5,6 +5,7 @@ use crate::{
     mempool::{Mempool, MempoolError},
 };
 use counterweight_app::{App, BlockError, FinalizeOutcome};
+use counterweight_blobs::BlobStore;
 use counterweight_consensus::Verdict;
 use counterweight_rpc::{
     Account, ChainEvent, FinalizedBlock, NodeApi, NodeStatus, Rejection, StateProof, SubmitError,
@@ -15,7 +16,7 @@ use counterweight_types::{Address, Block, Hash, Height, ModuleId, SignedTransact
 use std::{
     collections::{BTreeMap, BTreeSet},
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, OnceLock,
         atomic::{AtomicU32, Ordering},
     },
 };
@@ -41,6 +42,7 @@ struct Shared {
     gossip: Mutex<Option<mpsc::UnboundedSender<SignedTransaction>>>,
     peers: AtomicU32,
     max_block_txs: usize,
+    blobs: OnceLock<BlobStore>,
 }
 
 /// A cheaply cloneable handle on the node's chain; implements both the consensus engine's
@@ -66,6 +68,7 @@ impl Chain {
                 gossip: Mutex::new(None),
                 peers: AtomicU32::new(0),
                 max_block_txs,
+                blobs: OnceLock::new(),
             }),
         }
     }
@@ -83,6 +86,13 @@ impl Chain {
     /// Send accepted transactions to this channel (the gossip task) from now on.
     pub fn set_gossip(&self, sender: mpsc::UnboundedSender<SignedTransaction>) {
         *lock(&self.shared.gossip) = Some(sender);
+    }
+
+    /// Serve `store` as this node's blob store (once; later calls are ignored).
+    pub fn set_blobs(&self, store: BlobStore) {
+        if self.shared.blobs.set(store).is_err() {
+            warn!(target: "node", "blob store already set; keeping the first");
+        }
     }
 
     /// Record the number of connected peers (shown by `status`).
@@ -331,6 +341,10 @@ impl NodeApi for Chain {
         data: &[u8],
     ) -> Result<Result<Vec<u8>, ModuleError>, Error> {
         Ok(self.shared.app.query(module, path, data)?)
+    }
+
+    fn blobs(&self) -> Option<&BlobStore> {
+        self.shared.blobs.get()
     }
 
     fn status(&self) -> Result<NodeStatus, Error> {

@@ -121,6 +121,9 @@ pub struct NodeConfig {
     pub mempool: MempoolConfig,
     /// Consensus timing.
     pub consensus: ConsensusConfig,
+    /// The blob store (model weights) this node keeps and serves: `<home>/blobs` by default,
+    /// or an S3-compatible bucket.
+    pub blobs: counterweight_blobs::BlobConfig,
     /// Tokio worker threads (0: one per core).
     pub worker_threads: usize,
 }
@@ -170,6 +173,11 @@ impl NodeConfig {
         }
         if self.consensus.leader_timeout_ms == 0 || self.consensus.certification_timeout_ms == 0 {
             return Err(Error::Config("consensus timeouts must be positive".into()));
+        }
+        if self.blobs.max_blob_bytes == 0 {
+            return Err(Error::Config(
+                "blobs.max_blob_bytes must be positive".into(),
+            ));
         }
         for peer in &self.p2p.bootstrappers {
             crate::keys::parse_public_key(&peer.public_key)?;

@@ -39,6 +39,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The blob store could not be opened.
+    #[error("blob store: {0}")]
+    Blobs(#[from] counterweight_blobs::Error),
     /// The node is shutting down.
     #[error("node is shutting down")]
     ShuttingDown,

@@ -75,6 +75,10 @@ pub fn open_chain(home: &Home, genesis: &Genesis, config: &NodeConfig) -> Result
     home.create_dirs()?;
     let app = App::open(&home.app_dir(), genesis.clone())?;
     let chain = Chain::new(app, Mempool::new(config.mempool.clone()));
+    chain.set_blobs(counterweight_blobs::BlobStore::open(
+        &config.blobs,
+        home.root(),
+    )?);
     let restored = crate::persist::load_mempool(&home.mempool_file());
     let count = restored.len();
     chain.admit_gossiped(restored);

@@ -23,6 +23,9 @@ use crate::types::{
 /// The largest reply body the client reads (a full block as JSON with hex fields).
 const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
 
+/// The largest blob the client downloads.
+const MAX_BLOB_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
 /// Client settings.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -191,6 +194,61 @@ impl Client {
             what: "query answer",
             detail: e.to_string(),
         })
+    }
+
+    /// Stores `bytes` in the node's blob store and returns their BLAKE3 hash (hex), after
+    /// checking that the node computed the same hash.
+    ///
+    /// # Errors
+    /// [`Error::Api`] (`payload_too_large` above the node's limit, `blobs_disabled`),
+    /// [`Error::BlobMismatch`] if the node reports another hash, or a transport error.
+    pub fn put_blob(&self, bytes: &[u8]) -> Result<String> {
+        let expected = blake3::hash(bytes).to_hex().to_string();
+        let url = self.url(paths::BLOBS);
+        tracing::debug!(target: "rpc_api::client", %url, size = bytes.len(), "PUT blob");
+        let response = self
+            .stream_agent
+            .put(&url)
+            .header("content-type", "application/octet-stream")
+            .send(bytes)
+            .map_err(|source| transport(&url, source))?;
+        let reply: crate::PutBlobResponse = read_json(check_status(response)?)?;
+        if reply.hash != expected {
+            return Err(Error::BlobMismatch {
+                expected,
+                actual: reply.hash,
+            });
+        }
+        Ok(reply.hash)
+    }
+
+    /// Downloads the blob with BLAKE3 hash `hash` (hex) and checks its bytes hash to it.
+    ///
+    /// # Errors
+    /// [`Error::Api`] (`not_found`, `bad_request` for a malformed hash), [`Error::BlobMismatch`]
+    /// if the bytes do not match, or a transport error.
+    pub fn get_blob(&self, hash: &str) -> Result<Vec<u8>> {
+        let url = self.url(&paths::fill(paths::BLOB, "hash", hash));
+        tracing::debug!(target: "rpc_api::client", %url, "GET blob");
+        let response = self
+            .stream_agent
+            .get(&url)
+            .call()
+            .map_err(|source| transport(&url, source))?;
+        let bytes = check_status(response)?
+            .into_body()
+            .with_config()
+            .limit(MAX_BLOB_BYTES)
+            .read_to_vec()
+            .map_err(|source| Error::Decode {
+                source: Box::new(source),
+            })?;
+        let actual = blake3::hash(&bytes).to_hex().to_string();
+        let expected = hash.trim().trim_start_matches("0x").to_ascii_lowercase();
+        if actual != expected {
+            return Err(Error::BlobMismatch { expected, actual });
+        }
+        Ok(bytes)
     }
 
     /// The raw OpenAPI document.

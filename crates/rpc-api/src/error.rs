@@ -62,6 +62,14 @@ pub enum Error {
         /// Why it failed.
         detail: String,
     },
+    /// A blob's bytes do not hash to the expected BLAKE3 hash.
+    #[error("blob hashes to {actual}, expected {expected}")]
+    BlobMismatch {
+        /// The hash asked for or computed locally (hex).
+        expected: String,
+        /// What the node's bytes or answer hash to (hex).
+        actual: String,
+    },
     /// The base URL is not usable.
     #[error("invalid node URL `{0}`: expected http://host:port or https://host:port")]
     BadUrl(String),

@@ -31,9 +31,10 @@ pub use client::{BlockFollower, Client, ClientConfig};
 pub use error::{Error, Result};
 pub use sse::{SseEvent, SseParser};
 pub use types::{
-    AccountResponse, BlockEvent, BlockResponse, ErrorResponse, EventView, HeaderView, QueryParams,
-    QueryResponse, ReceiptStatusView, ReceiptView, StateProofResponse, StatusResponse,
-    SubmitTxRequest, SubmitTxResponse, TxEncoding, TxStatusResponse, TxView,
+    AccountResponse, BlockEvent, BlockResponse, ErrorResponse, EventView, HeaderView,
+    PutBlobResponse, QueryParams, QueryResponse, ReceiptStatusView, ReceiptView,
+    StateProofResponse, StatusResponse, SubmitTxRequest, SubmitTxResponse, TxEncoding,
+    TxStatusResponse, TxView,
 };
 
 /// The TCP port a node's RPC listens on unless configured otherwise.

@@ -18,6 +18,10 @@ pub const STATUS: &str = "/v1/status";
 pub const EVENTS: &str = "/v1/events";
 /// `GET`: a module query (`/v1/query/{module}/{path}?data=<hex>`); the path may hold slashes.
 pub const QUERY: &str = "/v1/query/{module}/{*path}";
+/// `PUT`: store a blob (body: its bytes); answers a [`crate::PutBlobResponse`].
+pub const BLOBS: &str = "/v1/blobs";
+/// `GET`: a blob's bytes by BLAKE3 hash (`/v1/blobs/{hash}`), verified before they are sent.
+pub const BLOB: &str = "/v1/blobs/{hash}";
 /// `GET`: the OpenAPI document.
 pub const OPENAPI: &str = "/openapi.json";
 /// `GET`: Prometheus metrics in the text exposition format.

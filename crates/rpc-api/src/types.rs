@@ -322,3 +322,12 @@ pub struct QueryResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<String>,
 }
+
+/// The answer to storing a blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PutBlobResponse {
+    /// The blob's BLAKE3 hash (hex): its address in every node's blob store.
+    pub hash: String,
+    /// Its size in bytes.
+    pub size: u64,
+}

@@ -63,6 +63,9 @@ pub enum Error {
         /// What was looked up.
         what: &'static str,
     },
+    /// This node keeps no blob store.
+    #[error("this node keeps no blob store")]
+    BlobsDisabled,
     /// A fault inside the node; its details were logged, not returned.
     #[error("internal error")]
     Internal,
@@ -89,7 +92,7 @@ impl Error {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             Self::Rejected(_) | Self::QueryRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::MempoolFull => StatusCode::SERVICE_UNAVAILABLE,
+            Self::MempoolFull | Self::BlobsDisabled => StatusCode::SERVICE_UNAVAILABLE,
             Self::AlreadyPending => StatusCode::CONFLICT,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -108,6 +111,7 @@ impl Error {
             Self::MempoolFull => ("mempool_full", None),
             Self::AlreadyPending => ("already_pending", None),
             Self::NotFound { .. } => ("not_found", None),
+            Self::BlobsDisabled => ("blobs_disabled", None),
             Self::Internal => ("internal", None),
         };
         ErrorResponse {

@@ -7,7 +7,8 @@
 //!
 //! Endpoints (see [`counterweight_rpc_api::paths`]): submit a transaction, transaction status,
 //! account, block by height or latest, state value with proof, status, a server-sent event
-//! stream of finalized blocks, `/openapi.json` and `/metrics`.
+//! stream of finalized blocks, blobs (`PUT /v1/blobs`, `GET /v1/blobs/{hash}`, verified
+//! against their BLAKE3 hash before they are served), `/openapi.json` and `/metrics`.
 //!
 //! # Examples
 //! ```no_run
@@ -24,6 +25,7 @@
 // metrics label sets are hashed by the Prometheus client.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
+mod blobs;
 mod config;
 mod convert;
 mod error;
@@ -32,6 +34,7 @@ mod node;
 mod openapi;
 mod routes;
 
+pub use blobs::BLOB_HASH_HEADER;
 pub use config::RpcConfig;
 pub use error::{Error, Result};
 pub use metrics::MetricsSource;

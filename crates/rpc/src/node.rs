@@ -210,4 +210,10 @@ pub trait NodeApi: Send + Sync + 'static {
 
     /// A receiver of chain events from now on.
     fn subscribe(&self) -> broadcast::Receiver<ChainEvent>;
+
+    /// The node's content-addressed blob store, served on `/v1/blobs`; `None` (the default)
+    /// if this node keeps none.
+    fn blobs(&self) -> Option<&counterweight_blobs::BlobStore> {
+        None
+    }
 }

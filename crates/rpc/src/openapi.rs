@@ -22,12 +22,15 @@ use crate::routes;
         routes::query,
         routes::status,
         routes::events,
+        crate::blobs::put_blob,
+        crate::blobs::get_blob,
     ),
     tags(
         (name = "transactions", description = "Submit transactions and follow their status"),
         (name = "blocks", description = "Finalized blocks and the event stream"),
         (name = "state", description = "Accounts and proven state values"),
         (name = "node", description = "The node's view of the chain"),
+        (name = "blobs", description = "Content-addressed blobs (model weights), named by their BLAKE3 hash"),
     )
 )]
 pub(crate) struct ApiDoc;

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use counterweight_rpc_api::{
     AccountResponse, BlockEvent, BlockResponse, ErrorResponse, QueryParams, QueryResponse,
@@ -81,6 +81,11 @@ impl<N: NodeApi> RpcState<N> {
         self
     }
 
+    /// The node this state serves.
+    pub(crate) fn node(&self) -> &N {
+        &self.node
+    }
+
     /// The settings this state was built with.
     pub fn config(&self) -> &RpcConfig {
         &self.config
@@ -98,6 +103,12 @@ pub fn router<N: NodeApi>(state: RpcState<N>) -> Router {
         .route(paths::BLOCK, get(block::<N>))
         .route(paths::STATE, get(state_value::<N>))
         .route(paths::QUERY, get(query::<N>))
+        // Blobs stream past the body limit; the blob store enforces its own.
+        .route(
+            paths::BLOBS,
+            put(crate::blobs::put_blob::<N>).layer(DefaultBodyLimit::disable()),
+        )
+        .route(paths::BLOB, get(crate::blobs::get_blob::<N>))
         .route(paths::STATUS, get(status::<N>))
         .route(paths::EVENTS, get(events::<N>))
         .route(paths::OPENAPI, get(openapi_json))

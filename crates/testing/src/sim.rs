@@ -65,6 +65,9 @@ pub enum Step {
     Heal,
     /// Stop submitting transactions.
     StopLoad,
+    /// Submit these signed transactions, in order, to the first live validator (each must be
+    /// admitted to its mempool).
+    Submit(Vec<SignedTransaction>),
 }
 
 /// The simulated network.
@@ -86,6 +89,9 @@ pub struct SimConfig {
     pub byzantine: Option<usize>,
     /// Simulated time each waiting step may take.
     pub step_timeout: Duration,
+    /// Module queries `(module, path, data)` every honest validator answers at the end, from
+    /// its committed state (see [`ValidatorReport::answers`]).
+    pub queries: Vec<(counterweight_types::ModuleId, String, Vec<u8>)>,
 }
 
 impl SimConfig {
@@ -100,6 +106,7 @@ impl SimConfig {
             jitter: Duration::from_millis(3),
             byzantine: None,
             step_timeout: Duration::from_secs(60),
+            queries: Vec::new(),
         }
     }
 }
@@ -115,6 +122,8 @@ pub struct ValidatorReport {
     pub digests: Vec<Hash>,
     /// Transactions in those blocks.
     pub txs: u64,
+    /// The answers to [`SimConfig::queries`], in order (an empty answer for a refused query).
+    pub answers: Vec<Vec<u8>>,
 }
 
 /// The outcome of a run.
@@ -393,11 +402,23 @@ impl Harness {
                     txs += block.txs.len() as u64;
                     digests.push(block.digest());
                 }
+                let answers = self
+                    .config
+                    .queries
+                    .iter()
+                    .map(|(module, path, data)| {
+                        app.query(*module, path, data)
+                            .ok()
+                            .and_then(Result::ok)
+                            .unwrap_or_default()
+                    })
+                    .collect();
                 Some(ValidatorReport {
                     height,
                     state_root: app.committed_root().ok()?,
                     digests,
                     txs,
+                    answers,
                 })
             })
             .collect();
@@ -589,6 +610,17 @@ pub fn run(config: &SimConfig, steps: &[Step]) -> Result<Report, SimError> {
                     }
                 }
                 Step::StopLoad => *lock(&stop) = true,
+                Step::Submit(txs) => {
+                    let live: Option<Chain> =
+                        lock(&harness.chains).iter().flatten().next().cloned();
+                    let chain = live.ok_or_else(|| setup_error(seed, "no live validator"))?;
+                    for tx in txs {
+                        let hash = tx.hash();
+                        chain.submit(tx.clone()).await.map_err(|e| {
+                            setup_error(seed, format!("step {index}: tx {hash} refused: {e}"))
+                        })?;
+                    }
+                }
             }
         }
         *lock(&stop) = true;

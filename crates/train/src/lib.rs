@@ -43,5 +43,6 @@ pub use partition::{MAX_REDRAWS, Partitioner};
 pub use simulate::{
     Attack, DEFAULT_SIGNFLIP_SCALE, DpReport, DpSettings, FlagReport, ModelChoice, RoundReport,
     SecAggSettings, SimulationConfig, SimulationReport, SplitChoice, peak_rss_mb, simulate,
+    split_data,
 };
 pub use trainer::{Metrics, Optimizer, TrainConfig, TrainOutcome, Trainer};

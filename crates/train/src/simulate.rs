@@ -640,7 +640,13 @@ fn flip_labels(data: &Dataset) -> Result<Dataset> {
 }
 
 /// Test set, client index lists, and whether the bundled standard split was used.
-fn split_data(
+/// Splits `data` as [`simulate`] does: a held-out test set and one index list per client
+/// (the committed standard split for the reference digits task, a seeded split otherwise).
+/// The flag says whether the standard split was used.
+///
+/// # Errors
+/// Too few samples for the clients, or a bad partition setting.
+pub fn split_data(
     data: &Dataset,
     config: &SimulationConfig,
 ) -> Result<(Dataset, Vec<Vec<usize>>, bool)> {

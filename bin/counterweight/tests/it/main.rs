@@ -4,6 +4,8 @@
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 mod chain;
+mod demo;
 mod fl;
+mod model;
 mod network;
 mod zk;

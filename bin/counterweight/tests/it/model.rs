@@ -1,0 +1,214 @@
+//! CLI test: `model` commands against a real devnet — create a repository, publish weights
+//! (uploaded to the node's blob store), fork, show, lineage, and pull with verification.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_counterweight");
+
+struct Devnet {
+    child: Child,
+    rpc: String,
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Devnet {
+    fn start(home: &Path) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["devnet", "--accounts", "2", "--rpc-listen", "127.0.0.1:0"])
+            .args(["--p2p-listen", "127.0.0.1:0"])
+            .arg("--home")
+            .arg(home)
+            .env("COUNTERWEIGHT_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(home.join("devnet.log")).expect("log file"))
+            .spawn()
+            .expect("start the devnet");
+        let out = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("rpc: ") {
+                    let _ = tx.send(url.trim().to_owned());
+                }
+            }
+        });
+        let rpc = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                let log = std::fs::read_to_string(home.join("devnet.log")).unwrap_or_default();
+                panic!("the devnet did not print its RPC address within 60 s; log:\n{log}")
+            });
+        Self { child, rpc }
+    }
+
+    fn cli(&self, home: &Path, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .args(["--rpc", self.rpc.as_str()])
+            .env("COUNTERWEIGHT_HOME", home)
+            .output()
+            .expect("run the binary")
+    }
+
+    fn json(&self, home: &Path, args: &[&str]) -> Value {
+        let output = self.cli(home, args);
+        assert!(
+            output.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+    }
+}
+
+#[test]
+#[ignore = "process-level test; run with `cargo nextest run --run-ignored all`"]
+fn model_publish_fork_lineage_and_pull_slow() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let devnet = Devnet::start(h);
+
+    let created = devnet.json(
+        h,
+        &[
+            "model",
+            "create-repo",
+            "--from",
+            "dev0",
+            "--name",
+            "digits",
+            "--licence",
+            "MIT",
+            "--json",
+        ],
+    );
+    let repo = created["repo"].as_str().unwrap().to_owned();
+
+    let weights = h.join("weights.bin");
+    let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&weights, &bytes).unwrap();
+    let pushed = devnet.json(h, &["model", "push", weights.to_str().unwrap(), "--json"]);
+    let expected_hash = pushed["hash"].as_str().unwrap().to_owned();
+    assert_eq!(pushed["size"], 200_000);
+    let arch = "11".repeat(32);
+    let dataset = "d1".repeat(32);
+    let published = devnet.json(
+        h,
+        &[
+            "model",
+            "publish",
+            "--from",
+            "dev0",
+            "--repo",
+            &repo,
+            "--tag",
+            "v1",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--arch-hash",
+            &arch,
+            "--dataset",
+            &dataset,
+            "--metric",
+            "accuracy=0.9731",
+            "--json",
+        ],
+    );
+    assert_eq!(published["weights_hash"], expected_hash.as_str());
+    let v1 = published["version"].as_str().unwrap().to_owned();
+
+    let shown = devnet.json(h, &["model", "show", &v1, "--json"]);
+    assert_eq!(shown["version"]["tag"], "v1");
+    assert_eq!(shown["version"]["metrics"][0]["value"], 973_100);
+    let shown_repo = devnet.json(h, &["model", "show", &repo, "--json"]);
+    assert_eq!(shown_repo["versions"][0]["id"], v1.as_str());
+
+    let forked = devnet.json(
+        h,
+        &[
+            "model",
+            "fork",
+            "--from",
+            "dev1",
+            "--version",
+            &v1,
+            "--name",
+            "my-digits",
+            "--json",
+        ],
+    );
+    let fork_v1 = forked["version"].as_str().unwrap().to_owned();
+    let lineage = devnet.json(h, &["model", "lineage", &fork_v1, "--json"]);
+    let ids: Vec<&str> = lineage["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&v1.as_str()) && ids.contains(&dataset.as_str()),
+        "{lineage}"
+    );
+
+    // Pull by version id (verified against the chain) and by blob hash.
+    let out = h.join("pulled.bin");
+    devnet.json(
+        h,
+        &[
+            "model",
+            "pull",
+            &fork_v1,
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+    let out2 = h.join("by-hash.bin");
+    devnet.json(
+        h,
+        &[
+            "model",
+            "pull",
+            &expected_hash,
+            "--out",
+            out2.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(std::fs::read(&out2).unwrap(), bytes);
+
+    // A second publish with the same tag is refused with the registry's message.
+    let again = devnet.cli(
+        h,
+        &[
+            "model",
+            "publish",
+            "--from",
+            "dev0",
+            "--repo",
+            &repo,
+            "--tag",
+            "v1",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--arch-hash",
+            &arch,
+            "--no-upload",
+        ],
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already has tag"));
+}

@@ -1,0 +1,73 @@
+//! JSON queries: DID documents, issuers, status lists, verification.
+
+use std::collections::BTreeMap;
+
+use counterweight_identity::{IdentityCall, codes, did_key, issue_credential, key_multibase};
+
+use crate::support::{Chain, addr, key};
+
+#[test]
+fn did_query_returns_the_document_with_the_current_key() {
+    let mut chain = Chain::new();
+    chain.ok(&key(1), &IdentityCall::Register);
+    chain.ok(&key(1), &IdentityCall::RotateKey { new_key: addr(2) });
+    let did = did_key(&addr(1));
+    for (path, data) in [
+        ("did".to_owned(), addr(1).0.to_vec()),
+        (format!("did/{}", addr(1).to_hex()), vec![]),
+        (format!("did/{did}"), vec![]),
+        ("did".to_owned(), did.as_bytes().to_vec()),
+    ] {
+        let out = chain.query(&path, &data);
+        let doc = &out["didDocument"];
+        assert_eq!(doc["id"], did, "{path}");
+        assert_eq!(
+            doc["verificationMethod"][0]["publicKeyMultibase"],
+            key_multibase(&addr(2))
+        );
+        assert_eq!(doc["verificationMethod"][0]["type"], "Multikey");
+        assert_eq!(
+            out["didDocumentMetadata"]["previousKeys"][0]["address"],
+            addr(1).to_hex()
+        );
+    }
+    assert_eq!(chain.query("did", &addr(7).0), serde_json::Value::Null);
+    assert_eq!(chain.query("controller", &addr(2).0)["did"], did);
+    assert_eq!(chain.query_code("did", b"junk"), codes::BAD_QUERY);
+    assert_eq!(chain.query_code("nope", &[]), codes::BAD_QUERY);
+}
+
+#[test]
+fn issuer_status_and_verify_queries() {
+    let mut chain = Chain::new();
+    chain.issuer(1, &["Personhood"]);
+    chain.ok(&key(1), &IdentityCall::Revoke { index: 9 });
+    chain.ok(&key(1), &IdentityCall::Revoke { index: 2 });
+    let issuer = chain.query("issuer", &addr(1).0);
+    assert_eq!(issuer["credential_types"][0], "Personhood");
+    assert_eq!(issuer["revoked"], 2);
+    let status = chain.query(&format!("status/{}", addr(1).to_hex()), &[]);
+    assert_eq!(status["revoked"], serde_json::json!([2, 9]));
+
+    let now = chain.now_ms;
+    let vc = issue_credential(
+        &key(1),
+        &addr(5),
+        "Personhood",
+        BTreeMap::new(),
+        3,
+        now,
+        None,
+    )
+    .unwrap();
+    let ok = chain.query(&format!("verify/{now}"), &vc);
+    assert_eq!(ok["valid"], true);
+    assert_eq!(ok["credential"]["kind"], "Personhood");
+    assert_eq!(ok["subject_did"], did_key(&addr(5)));
+    let early = chain.query(&format!("verify/{}", now - 1), &vc);
+    assert_eq!(early["valid"], false);
+    assert_eq!(early["code"], codes::NOT_YET_VALID);
+    // Without a time and without a block time in state, the query asks for one.
+    assert_eq!(chain.query_code("verify", &vc), codes::BAD_QUERY);
+    assert_eq!(chain.query_code("verify/soon", &vc), codes::BAD_QUERY);
+}

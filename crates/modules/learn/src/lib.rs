@@ -1,0 +1,81 @@
+//! Run federated training tasks on chain: rounds, updates, secure aggregation and rewards.
+//!
+//! [`Learn`] is module 4. A member of a cooperative opens a task ([`LearnCall::OpenTask`])
+//! naming the coop's datasets, the model (the `model` crate's canonical architecture
+//! encoding plus initial f32 parameters), the number of rounds, the aggregation rule
+//! ([`TaskStrategy`], run by the `fl` crate in Q16.16 fixed point), optional secure
+//! aggregation and client-side differential privacy, and a reward pool that moves into the
+//! task's keyless escrow account ([`task_escrow_account`]). Once the coop approves the task,
+//! anyone sends [`LearnCall::Start`] and round 1 opens.
+//!
+//! # Rounds
+//! The participants of a round are the owners of the task's datasets who are still members
+//! and whose datasets allow training and are not revoked, evaluated when the round opens and
+//! re-checked at every message (a revoked consent excludes the owner from every later round).
+//! Clients are numbered by their position in the address-ordered participant list.
+//!
+//! - **Plain**: each participant submits its locally trained model (full parameters, f32
+//!   little-endian, converted on chain to Q16.16 with integer operations only) and its
+//!   example count. The round closes in the transaction that brings the last update, or by
+//!   [`LearnCall::CloseRound`] after the deadline with at least `min_clients` updates.
+//! - **Secure aggregation** (SecAgg+ from the `fl` crate): participants send
+//!   `AdvertiseKeys`, `ShareKeys`, `MaskedInput` (the masked vector `[n·w…, n]`) and
+//!   `UnmaskShares`; each phase advances in the transaction that completes it, or by
+//!   [`LearnCall::Advance`] after the phase deadline with the clients present (dropouts are
+//!   recovered from the shares). At the end every validator replays the messages through
+//!   `SecAggServer` and divides the exact sum into the sample-weighted average.
+//!
+//! At close the new global parameters and their hash ([`weights_hash`]) are stored and a
+//! `round_aggregated` event is emitted. A round whose aggregation fails (too many dropouts,
+//! inconsistent shares, a rule that needs more updates) reopens as a new attempt.
+//!
+//! # Scores and rewards
+//! Each aggregated round shares [`ROUND_POINTS`] among its contributors: plain rounds half
+//! by examples and half by leave-one-out influence (the distance between the rule's result
+//! with and without the update); secure rounds by the contributors' dataset records (the
+//! individual updates are hidden). When the task finishes, the coop's revenue share of the
+//! pool goes to its treasury and the rest to contributors by points; integer-division
+//! remainders go to the treasury.
+//!
+//! # Examples
+//!
+//! ```
+//! use counterweight_learn::{LEARN_MODULE, LearnCall};
+//! use counterweight_types::{Call, Hash};
+//!
+//! let call = Call {
+//!     module: LEARN_MODULE,
+//!     payload: LearnCall::Start { task: Hash([7; 32]) }.to_payload(),
+//! };
+//! assert_eq!(
+//!     LearnCall::from_payload(&call.payload).unwrap(),
+//!     LearnCall::Start { task: Hash([7; 32]) },
+//! );
+//! ```
+
+mod aggregate;
+mod arch;
+mod call;
+mod coop;
+mod fixed;
+mod learn;
+mod query;
+mod store;
+
+pub use aggregate::{ROUND_POINTS, momentum_step, secagg_config, weighted_average};
+pub use arch::decode_architecture;
+pub use call::{
+    DpParams, LearnCall, MAX_ARCH_BYTES, MAX_CIPHERTEXT_BYTES, MAX_DATASETS, MAX_PARAMS,
+    MAX_PAYLOAD_BYTES, MAX_ROUNDS, MAX_SHARES, SecAggParams, ShareOf, ShareTo, TaskSpec,
+    TaskStrategy, TrainHints,
+};
+pub use coop::{CoopInfo, CoopModuleReader, CoopReader, DatasetInfo};
+pub use fixed::{ParamError, arch_hash, q16_from_f32_bits, q16_from_f32_le, weights_hash};
+pub use learn::{
+    FinishedModel, LEARN_MODULE, Learn, TASK_ESCROW_ACCOUNT, codes, finished_model, global_params,
+    task_escrow_account, task_id,
+};
+pub use query::{
+    GlobalView, HistoryView, InboxEntry, ParticipantView, PayoutView, RewardsView, RosterEntry,
+    RoundView, SecAggView, TaskView,
+};

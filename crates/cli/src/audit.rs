@@ -172,10 +172,7 @@ pub fn describe(entry: &EntryView) -> String {
     let attrs: Vec<String> = entry
         .attributes
         .iter()
-        .map(|(k, v)| {
-            let v = if v.len() > 16 { &v[..16] } else { v.as_str() };
-            format!("{k}={v}")
-        })
+        .map(|(k, v)| format!("{k}={}", v.chars().take(16).collect::<String>()))
         .collect();
     format!(
         "#{} {} (module {}, height {}, tx {}) {}",
@@ -183,7 +180,7 @@ pub fn describe(entry: &EntryView) -> String {
         entry.kind,
         entry.module,
         entry.height,
-        &entry.tx_hash[..16.min(entry.tx_hash.len())],
+        entry.tx_hash.chars().take(16).collect::<String>(),
         attrs.join(" ")
     )
 }
@@ -288,4 +285,25 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_entries_with_multibyte_values_without_panicking() {
+        let entry = EntryView {
+            index: 3,
+            height: 7,
+            tx_hash: "é".repeat(20),
+            module: 3,
+            kind: "coop_created".into(),
+            attributes: [("name".to_owned(), "coopérative-numérique".to_owned())].into(),
+            bytes: String::new(),
+        };
+        let line = describe(&entry);
+        assert!(line.starts_with("#3 coop_created (module 3, height 7, tx éééééééééééééééé)"));
+        assert!(line.ends_with("name=coopérative-numé"), "{line}");
+    }
 }

@@ -7,8 +7,8 @@ use commonware_cryptography::{
 };
 use commonware_parallel::Sequential;
 use counterweight_types::{Address, Hash, Signature, SignedTransaction, Transaction, domain};
-use rand_chacha_010::ChaCha20Rng;
-use rand_core_010::SeedableRng as _;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng as _;
 
 use crate::error::{Error, Result};
 

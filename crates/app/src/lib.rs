@@ -55,6 +55,7 @@
 
 mod app;
 mod error;
+mod sigcache;
 
 pub use app::{Account, App, FinalizeOutcome, MAX_NONCE_GAP};
 pub use counterweight_state::TxError;

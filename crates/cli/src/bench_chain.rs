@@ -22,6 +22,10 @@ use std::{
 
 use crate::Global;
 
+/// Transfers per submission: the benchmark submits in batches (`POST /v1/txs/batch` for node
+/// processes, the same batch admission in-process for the devnet), as a busy client would.
+const SUBMIT_BATCH: usize = 256;
+
 /// Benchmarks.
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -339,14 +343,22 @@ fn embedded(
         .context("cannot build a runtime")?;
     let start = Instant::now();
     runtime.block_on(async {
-        for (sent, tx) in txs.into_iter().enumerate() {
-            pace(start, sent as u64, args.rate);
+        let mut sent = 0u64;
+        let mut txs = txs.into_iter().peekable();
+        while txs.peek().is_some() {
+            let batch: Vec<SignedTransaction> = txs.by_ref().take(SUBMIT_BATCH).collect();
+            pace(start, sent, args.rate);
+            sent += batch.len() as u64;
+            let hashes: Vec<Hash> = batch.iter().map(SignedTransaction::hash).collect();
             let now = Instant::now();
-            if let Ok(hash) = chain.submit(tx).await {
-                tracker
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .submitted(hash, now);
+            let outcomes = chain.submit_batch(batch).await;
+            let mut t = tracker
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (hash, outcome) in hashes.into_iter().zip(outcomes) {
+                if outcome.is_ok() {
+                    t.submitted(hash, now);
+                }
             }
         }
     });
@@ -454,15 +466,22 @@ fn processes(
         .map(|(txs, client)| {
             let tracker = tracker.clone();
             std::thread::spawn(move || {
-                for (sent, tx) in txs.into_iter().enumerate() {
-                    pace(start, sent as u64, rate);
-                    let hash = tx.hash();
+                let mut sent = 0u64;
+                for batch in txs.chunks(SUBMIT_BATCH) {
+                    pace(start, sent, rate);
+                    sent += batch.len() as u64;
+                    let bytes: Vec<_> = batch.iter().map(SignedTransaction::to_bytes).collect();
                     let now = Instant::now();
-                    if client.submit_tx(&tx.to_bytes()).is_ok() {
-                        tracker
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .submitted(hash, now);
+                    let Ok(reply) = client.submit_txs(&bytes) else {
+                        continue;
+                    };
+                    let mut t = tracker
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    for (tx, result) in batch.iter().zip(reply.results) {
+                        if result.tx_hash.is_some() {
+                            t.submitted(tx.hash(), now);
+                        }
                     }
                 }
             })

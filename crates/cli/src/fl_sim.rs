@@ -7,7 +7,7 @@ use clap::{Args as ClapArgs, Subcommand, ValueEnum};
 use counterweight_fl::Strategy;
 use counterweight_train::{
     Attack, Dataset, DpSettings, ModelChoice, Optimizer, RoundReport, SecAggSettings,
-    SimulationConfig, SimulationReport, SplitChoice, TrainConfig, simulate,
+    SimulationConfig, SimulationReport, SplitChoice, TrainConfig, plot_png, simulate,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -117,6 +117,10 @@ pub struct SimulateArgs {
     /// Fraction of clients that drop out of each secure-aggregation round.
     #[arg(long, default_value_t = 0.0, requires = "secagg")]
     pub dropout: f64,
+    /// SecAgg+ neighbours per client (default: every other client). Must leave a majority of
+    /// each client's share holders after the dropouts, e.g. at least 6 for 10 clients at 0.3.
+    #[arg(long, requires = "secagg")]
+    pub secagg_neighbours: Option<usize>,
     /// Client-side differential privacy: target epsilon over the whole run.
     #[arg(long)]
     pub dp_epsilon: Option<f64>,
@@ -135,6 +139,9 @@ pub struct SimulateArgs {
     /// Write the JSON result to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Draw test accuracy and loss per round to this PNG file (800×480).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
 }
 
 /// Options of `fl robustness`.
@@ -221,7 +228,10 @@ fn simulate_config(a: &SimulateArgs) -> anyhow::Result<SimulationConfig> {
             delta: a.dp_delta,
             clip_norm: a.dp_clip,
         }),
-        secagg: a.secagg.then_some(SecAggSettings { dropout: a.dropout }),
+        secagg: a.secagg.then_some(SecAggSettings {
+            dropout: a.dropout,
+            neighbours: a.secagg_neighbours,
+        }),
         seed: a.seed,
         threads: a.threads,
     })
@@ -241,6 +251,12 @@ fn progress(rounds: usize, hidden: bool) -> ProgressBar {
 fn run_simulate(a: SimulateArgs, global: &Global) -> anyhow::Result<()> {
     let data = load_dataset(&a)?;
     let config = simulate_config(&a)?;
+    if let Some(dir) = a.plot.as_deref().and_then(|p| p.parent())
+        && !dir.as_os_str().is_empty()
+        && !dir.is_dir()
+    {
+        bail!("--plot: directory {} does not exist", dir.display());
+    }
     let pb = progress(config.rounds, global.json);
     let report = simulate(&data, &config, |r: &RoundReport| {
         pb.inc(1);
@@ -257,12 +273,20 @@ fn run_simulate(a: SimulateArgs, global: &Global) -> anyhow::Result<()> {
     if let Some(out) = &a.out {
         std::fs::write(out, &json).with_context(|| format!("writing {}", out.display()))?;
     }
+    if let Some(path) = &a.plot {
+        let title = format!("{} on {}", report.config.strategy.name(), report.dataset);
+        let png = plot_png(&report.rounds, &title, 800, 480).context("--plot")?;
+        std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))?;
+    }
     if global.json {
         println!("{json}");
     } else {
         print_summary(&report);
         if let Some(out) = &a.out {
             println!("result written to {}", out.display());
+        }
+        if let Some(path) = &a.plot {
+            println!("plot written to {}", path.display());
         }
     }
     Ok(())

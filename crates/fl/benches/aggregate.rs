@@ -198,7 +198,7 @@ fn secagg(c: &mut Criterion<ThreadCpu>) {
             format!("plain_fedavg/clients={CLIENTS} params={dim}"),
             |b| b.iter(|| black_box(FedAvg::new().aggregate(&global, &ups).expect("aggregate"))),
         );
-        for (k, drop) in [(9usize, 0u32), (4, 0), (9, 300)] {
+        for (k, drop) in [(9usize, 0u32), (4, 0), (9, 300), (6, 300)] {
             let cfg = SecAggConfig::builder(1, clients.clone(), dim)
                 .neighbours(k)
                 .max_dropout_permille(drop)

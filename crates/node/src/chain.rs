@@ -115,6 +115,7 @@ impl Chain {
 
     /// Admit transactions received from a peer (dropping invalid ones quietly).
     pub fn admit_gossiped(&self, txs: Vec<SignedTransaction>) {
+        self.shared.app.preverify(&txs);
         for tx in txs {
             if let Err(e) = self.admit(tx) {
                 debug!(target: "node::gossip", error = ?e, "dropped gossiped transaction");
@@ -296,6 +297,19 @@ impl NodeApi for Chain {
             })),
             Err(Admission::Fault(e)) => Err(SubmitError::Node(Error::App(e))),
         }
+    }
+
+    async fn submit_batch(
+        &self,
+        txs: Vec<SignedTransaction>,
+    ) -> Vec<Result<Hash, SubmitError<Error>>> {
+        // One batch verification for the lot; each admission then finds its signature checked.
+        self.shared.app.preverify(&txs);
+        let mut out = Vec::with_capacity(txs.len());
+        for tx in txs {
+            out.push(self.submit(tx).await);
+        }
+        out
     }
 
     fn tx_status(&self, hash: &Hash) -> Result<TxStatus, Error> {

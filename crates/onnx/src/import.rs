@@ -105,10 +105,13 @@ pub fn supported_ops() -> Vec<OpRule> {
 /// or [`Error::Unsupported`] for operators the IR lacks; [`Error::Interface`] for dynamic
 /// shapes or several inputs/outputs; [`Error::Model`] if the result is not a valid model.
 pub fn import_bytes(bytes: &[u8]) -> Result<Model> {
-    let typed = guarded("parse", || {
+    let onnx = tract_onnx::onnx();
+    let proto = guarded("parse", || {
         let mut reader = bytes;
-        tract_onnx::onnx().model_for_read(&mut reader)
+        onnx.proto_model_for_read(&mut reader)
     })?;
+    check_outputs_defined(&proto)?;
+    let typed = guarded("parse", || onnx.model_for_proto_model(&proto))?;
     let typed = guarded("type", move || typed.into_typed())?;
     let typed = guarded("declutter", move || typed.into_decluttered())?;
     lower(&typed)
@@ -133,6 +136,36 @@ pub fn import_file(path: impl AsRef<Path>) -> Result<Model> {
     }
     let bytes = std::fs::read(path).map_err(io)?;
     import_bytes(&bytes)
+}
+
+/// Reject graph outputs that no input, initializer or node defines: tract indexes its name
+/// table with them unchecked.
+fn check_outputs_defined(proto: &tract_onnx::pb::ModelProto) -> Result<()> {
+    let Some(graph) = &proto.graph else {
+        return Ok(());
+    };
+    let defined: std::collections::BTreeSet<&str> = graph
+        .input
+        .iter()
+        .map(|i| i.name.as_str())
+        .chain(graph.initializer.iter().map(|t| t.name.as_str()))
+        .chain(
+            graph
+                .node
+                .iter()
+                .flat_map(|n| n.output.iter().map(String::as_str)),
+        )
+        .collect();
+    match graph
+        .output
+        .iter()
+        .find(|o| !defined.contains(o.name.as_str()))
+    {
+        Some(o) => Err(Error::Interface {
+            reason: format!("graph output {:?} is not produced by any node", o.name),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Run a tract step, turning its errors and panics into [`Error`]s: tract is third-party code

@@ -17,7 +17,7 @@ use crate::paths;
 use crate::sse::SseParser;
 use crate::types::{
     AccountResponse, BlockEvent, BlockResponse, ErrorResponse, StateProofResponse, StatusResponse,
-    SubmitTxRequest, SubmitTxResponse, TxStatusResponse,
+    SubmitTxRequest, SubmitTxResponse, SubmitTxsRequest, SubmitTxsResponse, TxStatusResponse,
 };
 
 /// The largest reply body the client reads (a full block as JSON with hex fields).
@@ -107,6 +107,16 @@ impl Client {
     /// [`Error::Api`] with the node's rejection reason, or a transport/decoding error.
     pub fn submit(&self, request: &SubmitTxRequest) -> Result<SubmitTxResponse> {
         self.post(paths::SUBMIT_TX, request)
+    }
+
+    /// Submit several signed transactions' canonical bytes in one request (at most
+    /// [`crate::MAX_SUBMIT_BATCH`]); each is admitted or refused on its own.
+    ///
+    /// # Errors
+    /// [`Error::Api`] if the request as a whole is refused (too many or too large), or a
+    /// transport/decoding error. Refusals of single transactions are in the results.
+    pub fn submit_txs<B: AsRef<[u8]>>(&self, txs: &[B]) -> Result<SubmitTxsResponse> {
+        self.post(paths::SUBMIT_TXS, &SubmitTxsRequest::hex(txs))
     }
 
     /// A transaction's status by hash (hex).

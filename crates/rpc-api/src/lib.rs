@@ -32,9 +32,9 @@ pub use error::{Error, Result};
 pub use sse::{SseEvent, SseParser};
 pub use types::{
     AccountResponse, BlockEvent, BlockResponse, ErrorResponse, EventView, HeaderView,
-    PutBlobResponse, QueryParams, QueryResponse, ReceiptStatusView, ReceiptView,
-    StateProofResponse, StatusResponse, SubmitTxRequest, SubmitTxResponse, TxEncoding,
-    TxStatusResponse, TxView,
+    MAX_SUBMIT_BATCH, PutBlobResponse, QueryParams, QueryResponse, ReceiptStatusView, ReceiptView,
+    StateProofResponse, StatusResponse, SubmitTxRequest, SubmitTxResponse, SubmitTxResult,
+    SubmitTxsRequest, SubmitTxsResponse, TxEncoding, TxStatusResponse, TxView,
 };
 
 /// The TCP port a node's RPC listens on unless configured otherwise.

@@ -2,6 +2,8 @@
 
 /// `POST`: submit a signed transaction ([`crate::SubmitTxRequest`]).
 pub const SUBMIT_TX: &str = "/v1/txs";
+/// `POST`: submit several signed transactions at once ([`crate::SubmitTxsRequest`]).
+pub const SUBMIT_TXS: &str = "/v1/txs/batch";
 /// `GET`: a transaction's status by hash (`/v1/txs/{hash}`).
 pub const TX: &str = "/v1/txs/{hash}";
 /// `GET`: an account's balance and nonce (`/v1/accounts/{address}`).

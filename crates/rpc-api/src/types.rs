@@ -66,6 +66,58 @@ pub struct SubmitTxResponse {
     pub tx_hash: String,
 }
 
+/// Most transactions in one [`SubmitTxsRequest`].
+pub const MAX_SUBMIT_BATCH: usize = 1_024;
+
+/// Body of `POST /v1/txs/batch`: several signed transactions, each admitted (or refused) on its
+/// own, in order, as if submitted one by one to `POST /v1/txs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SubmitTxsRequest {
+    /// The signed transactions' canonical bytes, each written as `encoding` says (at most
+    /// [`MAX_SUBMIT_BATCH`]; the server's body limit applies to the whole request).
+    pub txs: Vec<String>,
+    /// The text encoding of every entry of `txs` (default `hex`).
+    #[serde(default)]
+    pub encoding: TxEncoding,
+}
+
+impl SubmitTxsRequest {
+    /// A request carrying each of `txs` as hex.
+    pub fn hex<B: AsRef<[u8]>>(txs: &[B]) -> Self {
+        Self {
+            txs: txs.iter().map(hex::encode).collect(),
+            encoding: TxEncoding::Hex,
+        }
+    }
+
+    /// The single-transaction request for entry `index`, if there is one.
+    pub fn entry(&self, index: usize) -> Option<SubmitTxRequest> {
+        self.txs.get(index).map(|tx| SubmitTxRequest {
+            tx: tx.clone(),
+            encoding: self.encoding,
+        })
+    }
+}
+
+/// The outcome of one transaction of a batch: `tx_hash` if it entered the mempool, otherwise
+/// `error`, the body `POST /v1/txs` would have answered with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SubmitTxResult {
+    /// The transaction hash (hex) when accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_hash: Option<String>,
+    /// Why it was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorResponse>,
+}
+
+/// Reply to `POST /v1/txs/batch`: one result per submitted transaction, in request order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SubmitTxsResponse {
+    /// The outcomes, in the order of the request's `txs`.
+    pub results: Vec<SubmitTxResult>,
+}
+
 /// Body of every error reply.
 ///
 /// `reason` is a stable machine-readable name (snake case); `code` is the protocol's numeric

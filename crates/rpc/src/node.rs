@@ -166,6 +166,22 @@ pub trait NodeApi: Send + Sync + 'static {
         tx: SignedTransaction,
     ) -> impl Future<Output = Result<Hash, SubmitError<Self::Error>>> + Send;
 
+    /// Admit several decoded transactions, each on its own and in order, as
+    /// [`NodeApi::submit`] would; returns one outcome per transaction. The default submits them
+    /// one by one; a node may check the batch's signatures together first.
+    fn submit_batch(
+        &self,
+        txs: Vec<SignedTransaction>,
+    ) -> impl Future<Output = Vec<Result<Hash, SubmitError<Self::Error>>>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(txs.len());
+            for tx in txs {
+                out.push(self.submit(tx).await);
+            }
+            out
+        }
+    }
+
     /// The status of a transaction by hash.
     ///
     /// # Errors

@@ -14,6 +14,7 @@ use crate::routes;
     ),
     paths(
         routes::submit_tx,
+        routes::submit_txs,
         routes::tx_status,
         routes::account,
         routes::latest_block,

@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use counterweight_rpc_api::{
-    AccountResponse, BlockEvent, BlockResponse, ErrorResponse, QueryParams, QueryResponse,
-    StateProofResponse, StatusResponse, SubmitTxRequest, SubmitTxResponse, TxStatusResponse,
-    hexutil, paths,
+    AccountResponse, BlockEvent, BlockResponse, ErrorResponse, MAX_SUBMIT_BATCH, QueryParams,
+    QueryResponse, StateProofResponse, StatusResponse, SubmitTxRequest, SubmitTxResponse,
+    SubmitTxResult, SubmitTxsRequest, SubmitTxsResponse, TxStatusResponse, hexutil, paths,
 };
 use counterweight_types::{Address, Hash, Height, MAX_TX_BYTES, ModuleId, SignedTransaction};
 use futures_util::{Stream, StreamExt as _};
@@ -97,6 +97,7 @@ pub fn router<N: NodeApi>(state: RpcState<N>) -> Router {
     let max_body = state.config.max_body_bytes;
     Router::new()
         .route(paths::SUBMIT_TX, post(submit_tx::<N>))
+        .route(paths::SUBMIT_TXS, post(submit_txs::<N>))
         .route(paths::TX, get(tx_status::<N>))
         .route(paths::ACCOUNT, get(account::<N>))
         .route(paths::LATEST_BLOCK, get(latest_block::<N>))
@@ -223,30 +224,111 @@ async fn submit_tx<N: NodeApi>(
     ApiJson(request): ApiJson<SubmitTxRequest>,
 ) -> Result<(StatusCode, Json<SubmitTxResponse>)> {
     let outcome = match decode_tx(&request) {
-        Ok(tx) => state.node.submit(tx).await.map_err(|err| match err {
-            SubmitError::Rejected(rejection) => Error::Rejected(rejection),
-            SubmitError::MempoolFull => Error::MempoolFull,
-            SubmitError::AlreadyPending => Error::AlreadyPending,
-            SubmitError::Node(err) => node_fault(err),
-        }),
+        Ok(tx) => state.node.submit(tx).await.map_err(submit_error),
         Err(err) => Err(err),
     };
+    record_submission(&state, &outcome);
+    outcome.map(|hash| {
+        (
+            StatusCode::ACCEPTED,
+            Json(SubmitTxResponse {
+                tx_hash: hash.to_hex(),
+            }),
+        )
+    })
+}
+
+fn submit_error<E: std::error::Error + 'static>(err: SubmitError<E>) -> Error {
+    match err {
+        SubmitError::Rejected(rejection) => Error::Rejected(rejection),
+        SubmitError::MempoolFull => Error::MempoolFull,
+        SubmitError::AlreadyPending => Error::AlreadyPending,
+        SubmitError::Node(err) => node_fault(err),
+    }
+}
+
+fn record_submission<N: NodeApi>(state: &RpcState<N>, outcome: &Result<Hash>) {
     match outcome {
         Ok(hash) => {
             state.metrics.txs_accepted.inc();
             tracing::debug!(target: "rpc", tx = %hash, "transaction accepted");
-            Ok((
-                StatusCode::ACCEPTED,
-                Json(SubmitTxResponse {
-                    tx_hash: hash.to_hex(),
-                }),
-            ))
         }
-        Err(err) => {
-            state.metrics.refused(&err.to_body().reason);
-            Err(err)
+        Err(err) => state.metrics.refused(&err.to_body().reason),
+    }
+}
+
+/// Submit several signed transactions at once; each is admitted or refused on its own, in
+/// order, exactly as `POST /v1/txs` would, and the reply lists every outcome.
+#[utoipa::path(
+    post,
+    path = paths::SUBMIT_TXS,
+    tag = "transactions",
+    request_body = SubmitTxsRequest,
+    responses(
+        (status = 200, description = "One outcome per transaction, in request order: a hash if accepted into the mempool, otherwise the error body `POST /v1/txs` would answer", body = SubmitTxsResponse),
+        (status = 400, description = "Malformed request or more than 1024 transactions (`bad_request`)", body = ErrorResponse),
+        (status = 413, description = "Request body too large (`payload_too_large`)", body = ErrorResponse),
+    )
+)]
+async fn submit_txs<N: NodeApi>(
+    State(state): State<RpcState<N>>,
+    ApiJson(request): ApiJson<SubmitTxsRequest>,
+) -> Result<Json<SubmitTxsResponse>> {
+    if request.txs.len() > MAX_SUBMIT_BATCH {
+        return Err(Error::BadRequest {
+            what: "transaction batch",
+            detail: format!(
+                "{} transactions; at most {MAX_SUBMIT_BATCH} per request",
+                request.txs.len()
+            ),
+        });
+    }
+    // Decode everything first, then hand the decodable ones to the node as one batch.
+    let decoded: Vec<Result<SignedTransaction>> = (0..request.txs.len())
+        .map(|i| match request.entry(i) {
+            Some(entry) => decode_tx(&entry),
+            None => Err(Error::BadRequest {
+                what: "transaction batch",
+                detail: "entry out of range".into(),
+            }),
+        })
+        .collect();
+    let mut txs = Vec::new();
+    let mut slots = Vec::with_capacity(decoded.len());
+    for item in decoded {
+        match item {
+            Ok(tx) => {
+                txs.push(tx);
+                slots.push(None);
+            }
+            Err(err) => slots.push(Some(err)),
         }
     }
+    let mut admitted = state.node.submit_batch(txs).await.into_iter();
+    let mut results = Vec::with_capacity(slots.len());
+    for slot in slots {
+        let outcome = match slot {
+            Some(err) => Err(err),
+            None => match admitted.next() {
+                Some(outcome) => outcome.map_err(submit_error),
+                None => Err(Error::internal(&std::io::Error::other(
+                    "the node answered fewer outcomes than transactions",
+                ))),
+            },
+        };
+        record_submission(&state, &outcome);
+        results.push(match outcome {
+            Ok(hash) => SubmitTxResult {
+                tx_hash: Some(hash.to_hex()),
+                error: None,
+            },
+            Err(err) => SubmitTxResult {
+                tx_hash: None,
+                error: Some(err.to_body()),
+            },
+        });
+    }
+    Ok(Json(SubmitTxsResponse { results }))
 }
 
 /// A transaction's status: pending, finalized (with receipt), rejected, or unknown.

@@ -14,7 +14,20 @@ fn main() -> Result<(), counterweight_train::Error> {
         (
             "fedavg+secagg(dropout 0.3)",
             SimulationConfig {
-                secagg: Some(SecAggSettings { dropout: 0.3 }),
+                secagg: Some(SecAggSettings {
+                    dropout: 0.3,
+                    neighbours: None,
+                }),
+                ..base.clone()
+            },
+        ),
+        (
+            "fedavg+secagg(0.3, k=6)",
+            SimulationConfig {
+                secagg: Some(SecAggSettings {
+                    dropout: 0.3,
+                    neighbours: Some(6),
+                }),
                 ..base.clone()
             },
         ),

@@ -84,6 +84,16 @@ pub enum Error {
         /// Epoch (0-based) in which the loss became non-finite.
         epoch: usize,
     },
+    /// Drawing a chart failed.
+    #[error("cannot draw the plot")]
+    Plot {
+        /// The drawing error.
+        #[source]
+        source: Box<crate::plot::DrawError>,
+    },
+    /// Encoding a chart as PNG failed.
+    #[error("cannot encode the plot as PNG")]
+    PngEncode(#[from] png::EncodingError),
     /// An error from the model IR.
     #[error(transparent)]
     Model(#[from] counterweight_model::Error),

@@ -9,6 +9,7 @@
 //!   backend; parameters go in and out in the IR's flat layout.
 //! - [`simulate`]: an in-process federation: clients train in parallel (one thread each),
 //!   attackers poison, and the `fl` crate aggregates in Q16.16 as validators would.
+//! - [`plot_png`]: a PNG chart of test accuracy and loss per round.
 //!
 //! # Examples
 //! ```
@@ -34,12 +35,14 @@ mod error;
 pub mod models;
 mod net;
 mod partition;
+mod plot;
 mod simulate;
 mod trainer;
 
 pub use dataset::{Dataset, MAX_CLASSES, MAX_VALUES, StandardSplit};
 pub use error::{Error, Result};
 pub use partition::{MAX_REDRAWS, Partitioner};
+pub use plot::{DrawError, PLOT_SIDE_RANGE, plot_png};
 pub use simulate::{
     Attack, DEFAULT_SIGNFLIP_SCALE, DpReport, DpSettings, FlagReport, ModelChoice, RoundReport,
     SecAggSettings, SimulationConfig, SimulationReport, SplitChoice, peak_rss_mb, simulate,

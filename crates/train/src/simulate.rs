@@ -190,6 +190,11 @@ pub struct DpReport {
 pub struct SecAggSettings {
     /// Fraction of clients that drop out each round (their masks are recovered from shares).
     pub dropout: f64,
+    /// Neighbours per client in the SecAgg+ communication graph (`None`: the complete graph,
+    /// i.e. classic SecAgg). Fewer neighbours mean fewer key agreements; the configuration is
+    /// refused unless a majority of each client's share holders survives the dropouts.
+    #[serde(default)]
+    pub neighbours: Option<usize>,
 }
 
 /// One client's poisoning-detection flags in one round.
@@ -367,6 +372,20 @@ pub fn simulate(
                 reason: format!("dropout must be in [0, 1), got {}", sa.dropout),
             });
         }
+        // Check the protocol parameters once, before any training, for the round's roster.
+        let sybils = match config.attack {
+            Some(Attack::Sybil { count }) => count,
+            _ => 0,
+        };
+        let roster: Vec<ClientId> = (0..(config.clients + sybils) as u64)
+            .map(ClientId)
+            .collect();
+        let mut builder = secagg::SecAggConfig::builder(1, roster, 1)
+            .max_dropout_permille((sa.dropout * 1000.0).round() as u32);
+        if let Some(k) = sa.neighbours {
+            builder = builder.neighbours(k);
+        }
+        builder.build()?;
     }
     let arch = config.model.architecture(data)?;
     let trainer = Trainer::new(arch.clone())?;
@@ -505,7 +524,7 @@ pub fn simulate(
             Some(sa) => {
                 let t = Instant::now();
                 let (next, contributors, gone) =
-                    secure_fedavg(&updates, sa.dropout, round as u64, config.seed)?;
+                    secure_fedavg(&updates, &sa, round as u64, config.seed)?;
                 secagg_ms = ms(t.elapsed());
                 n_updates = contributors;
                 dropped = gone;
@@ -575,19 +594,23 @@ pub fn simulate(
 /// Returns the new global model, the number of contributors and the dropped client ids.
 fn secure_fedavg(
     updates: &[Update],
-    dropout: f64,
+    settings: &SecAggSettings,
     round: u64,
     seed: u64,
 ) -> Result<(Vec<i32>, usize, Vec<u64>)> {
+    let dropout = settings.dropout;
     let dim = updates
         .first()
         .map(|u| u.params.len())
         .ok_or(counterweight_fl::Error::NoUpdates)?;
     let ids: Vec<ClientId> = updates.iter().map(|u| u.client).collect();
     let permille = (dropout * 1000.0).round() as u32;
-    let cfg = secagg::SecAggConfig::builder(round, ids.clone(), dim + 1)
-        .max_dropout_permille(permille)
-        .build()?;
+    let mut builder =
+        secagg::SecAggConfig::builder(round, ids.clone(), dim + 1).max_dropout_permille(permille);
+    if let Some(k) = settings.neighbours {
+        builder = builder.neighbours(k);
+    }
+    let cfg = builder.build()?;
     let limit = i64::from(cfg.max_abs_param());
     let mut inputs = std::collections::BTreeMap::new();
     for u in updates {

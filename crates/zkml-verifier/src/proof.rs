@@ -1,17 +1,20 @@
-//! Proof types and their canonical, size-limited encoding (format version 1).
+//! Proof types and their canonical, size-limited encoding (format version 2).
 //!
 //! Layout: `"CWZP" ‖ version u16 ‖ witness rows ‖ layer proofs (last layer first) ‖ witness
 //! batch ‖ weight batch`. Counts are u32 little endian; field elements are 32 bytes canonical
-//! little endian; group elements are 64-byte uncompressed affine points. See `docs/zkml.md`.
+//! little endian; group elements are 32-byte compressed points (64-byte uncompressed affine
+//! points in version 1, which still decodes). See `docs/zkml.md`.
 
 use crate::circuit::MAX_LAYERS;
-use crate::codec::{FR_BYTES, POINT_BYTES, Reader, Writer};
+use crate::codec::{FR_BYTES, POINT_COMPRESSED_BYTES, Reader, Writer};
 use crate::error::{Error, Result};
 use crate::field::{Affine, Fr};
 
 const PROOF_MAGIC: &[u8; 4] = b"CWZP";
-/// Version of the proof encoding.
-pub const PROOF_FORMAT_VERSION: u16 = 1;
+/// Version of the proof encoding written by [`Proof::encode`]: 2 (compressed points).
+pub const PROOF_FORMAT_VERSION: u16 = 2;
+/// The first version (uncompressed points), still accepted by [`Proof::decode`].
+const PROOF_FORMAT_V1: u16 = 1;
 /// Largest accepted proof.
 pub const MAX_PROOF_BYTES: usize = 1 << 20;
 const MAX_ROUNDS: usize = 64;
@@ -126,28 +129,45 @@ pub struct Proof {
     pub weights: BatchProof,
 }
 
-fn put_zero(w: &mut Writer, z: &ZeroProof) {
-    w.point(&z.a);
+/// A group element: 64 bytes uncompressed in version 1, 32 bytes compressed from version 2.
+fn get_point(r: &mut Reader<'_>, v: u16) -> Result<Affine> {
+    if v == PROOF_FORMAT_V1 {
+        r.point()
+    } else {
+        r.point_compressed()
+    }
+}
+
+fn put_point(w: &mut Writer, v: u16, p: &Affine) {
+    if v == PROOF_FORMAT_V1 {
+        w.point(p);
+    } else {
+        w.point_compressed(p);
+    }
+}
+
+fn put_zero(w: &mut Writer, v: u16, z: &ZeroProof) {
+    put_point(w, v, &z.a);
     w.fr(&z.z);
 }
-fn get_zero(r: &mut Reader<'_>) -> Result<ZeroProof> {
+fn get_zero(r: &mut Reader<'_>, v: u16) -> Result<ZeroProof> {
     Ok(ZeroProof {
-        a: r.point()?,
+        a: get_point(r, v)?,
         z: r.fr()?,
     })
 }
-fn put_sumcheck(w: &mut Writer, s: &SumcheckProof) {
+fn put_sumcheck(w: &mut Writer, v: u16, s: &SumcheckProof) {
     w.u32(s.rounds.len() as u32);
     for rd in &s.rounds {
         w.u8(rd.coeffs.len() as u8);
         for c in &rd.coeffs {
-            w.point(c);
+            put_point(w, v, c);
         }
-        put_zero(w, &rd.zero);
+        put_zero(w, v, &rd.zero);
     }
 }
-fn get_sumcheck(r: &mut Reader<'_>) -> Result<SumcheckProof> {
-    let n = r.count("sumcheck rounds", MAX_ROUNDS, POINT_BYTES)?;
+fn get_sumcheck(r: &mut Reader<'_>, v: u16) -> Result<SumcheckProof> {
+    let n = r.count("sumcheck rounds", MAX_ROUNDS, POINT_COMPRESSED_BYTES)?;
     let mut rounds = Vec::with_capacity(n);
     for _ in 0..n {
         let d = r.u8()? as usize;
@@ -156,41 +176,41 @@ fn get_sumcheck(r: &mut Reader<'_>) -> Result<SumcheckProof> {
                 what: "round polynomial degree",
             });
         }
-        let coeffs = (0..d).map(|_| r.point()).collect::<Result<_>>()?;
+        let coeffs = (0..d).map(|_| get_point(r, v)).collect::<Result<_>>()?;
         rounds.push(RoundProof {
             coeffs,
-            zero: get_zero(r)?,
+            zero: get_zero(r, v)?,
         });
     }
     Ok(SumcheckProof { rounds })
 }
-fn put_product(w: &mut Writer, p: &ProductProof) {
-    p.points.iter().for_each(|q| w.point(q));
+fn put_product(w: &mut Writer, v: u16, p: &ProductProof) {
+    p.points.iter().for_each(|q| put_point(w, v, q));
     p.z.iter().for_each(|z| w.fr(z));
 }
-fn get_product(r: &mut Reader<'_>) -> Result<ProductProof> {
+fn get_product(r: &mut Reader<'_>, v: u16) -> Result<ProductProof> {
     Ok(ProductProof {
-        points: [r.point()?, r.point()?, r.point()?],
+        points: [get_point(r, v)?, get_point(r, v)?, get_point(r, v)?],
         z: [r.fr()?, r.fr()?, r.fr()?, r.fr()?, r.fr()?],
     })
 }
-fn put_batch(w: &mut Writer, b: &BatchProof) {
-    put_sumcheck(w, &b.sumcheck);
-    w.point(&b.eval);
-    put_zero(w, &b.end);
-    w.point(&b.open.delta);
-    w.point(&b.open.beta);
+fn put_batch(w: &mut Writer, v: u16, b: &BatchProof) {
+    put_sumcheck(w, v, &b.sumcheck);
+    put_point(w, v, &b.eval);
+    put_zero(w, v, &b.end);
+    put_point(w, v, &b.open.delta);
+    put_point(w, v, &b.open.beta);
     w.u32(b.open.z.len() as u32);
     b.open.z.iter().for_each(|z| w.fr(z));
     w.fr(&b.open.z_delta);
     w.fr(&b.open.z_beta);
 }
-fn get_batch(r: &mut Reader<'_>) -> Result<BatchProof> {
-    let sumcheck = get_sumcheck(r)?;
-    let eval = r.point()?;
-    let end = get_zero(r)?;
-    let delta = r.point()?;
-    let beta = r.point()?;
+fn get_batch(r: &mut Reader<'_>, v: u16) -> Result<BatchProof> {
+    let sumcheck = get_sumcheck(r, v)?;
+    let eval = get_point(r, v)?;
+    let end = get_zero(r, v)?;
+    let delta = get_point(r, v)?;
+    let beta = get_point(r, v)?;
     let n = r.count("opening vector", MAX_VECTOR, FR_BYTES)?;
     let z = (0..n).map(|_| r.fr()).collect::<Result<_>>()?;
     Ok(BatchProof {
@@ -208,39 +228,45 @@ fn get_batch(r: &mut Reader<'_>) -> Result<BatchProof> {
 }
 
 impl Proof {
-    /// Canonical encoding.
+    /// Canonical encoding (the current [`PROOF_FORMAT_VERSION`]).
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_version(PROOF_FORMAT_VERSION)
+    }
+
+    fn encode_version(&self, v: u16) -> Vec<u8> {
         let mut w = Writer::new();
         w.bytes(PROOF_MAGIC);
-        w.u16(PROOF_FORMAT_VERSION);
+        w.u16(v);
         w.u32(self.witness_rows.len() as u32);
-        self.witness_rows.iter().for_each(|p| w.point(p));
+        self.witness_rows
+            .iter()
+            .for_each(|p| put_point(&mut w, v, p));
         w.u32(self.layers.len() as u32);
         for l in &self.layers {
-            w.point(&l.t);
-            put_sumcheck(&mut w, &l.s1);
-            w.point(&l.acc);
-            put_zero(&mut w, &l.s1_end);
-            w.point(&l.bias);
-            put_sumcheck(&mut w, &l.s3);
-            w.point(&l.w);
+            put_point(&mut w, v, &l.t);
+            put_sumcheck(&mut w, v, &l.s1);
+            put_point(&mut w, v, &l.acc);
+            put_zero(&mut w, v, &l.s1_end);
+            put_point(&mut w, v, &l.bias);
+            put_sumcheck(&mut w, v, &l.s3);
+            put_point(&mut w, v, &l.w);
             match &l.x {
                 None => w.u8(0),
                 Some((x, wx, p)) => {
                     w.u8(1);
-                    w.point(x);
-                    w.point(wx);
-                    put_product(&mut w, p);
+                    put_point(&mut w, v, x);
+                    put_point(&mut w, v, wx);
+                    put_product(&mut w, v, p);
                 }
             }
-            put_zero(&mut w, &l.s3_end);
-            put_sumcheck(&mut w, &l.s2);
-            l.evals.iter().for_each(|p| w.point(p));
-            l.products.iter().for_each(|p| put_product(&mut w, p));
-            put_zero(&mut w, &l.s2_end);
+            put_zero(&mut w, v, &l.s3_end);
+            put_sumcheck(&mut w, v, &l.s2);
+            l.evals.iter().for_each(|p| put_point(&mut w, v, p));
+            l.products.iter().for_each(|p| put_product(&mut w, v, p));
+            put_zero(&mut w, v, &l.s2_end);
         }
-        put_batch(&mut w, &self.witness);
-        put_batch(&mut w, &self.weights);
+        put_batch(&mut w, v, &self.witness);
+        put_batch(&mut w, v, &self.weights);
         w.into_bytes()
     }
 
@@ -262,44 +288,51 @@ impl Proof {
                 what: "proof magic",
             });
         }
-        if r.u16()? != PROOF_FORMAT_VERSION {
+        let v = r.u16()?;
+        if !(PROOF_FORMAT_V1..=PROOF_FORMAT_VERSION).contains(&v) {
             return Err(Error::BadHeader {
                 what: "proof version",
             });
         }
-        let n = r.count("witness rows", MAX_VECTOR, POINT_BYTES)?;
-        let witness_rows = (0..n).map(|_| r.point()).collect::<Result<_>>()?;
-        let n = r.count("layers", MAX_LAYERS, POINT_BYTES)?;
+        let n = r.count("witness rows", MAX_VECTOR, POINT_COMPRESSED_BYTES)?;
+        let witness_rows = (0..n)
+            .map(|_| get_point(&mut r, v))
+            .collect::<Result<_>>()?;
+        let n = r.count("layers", MAX_LAYERS, POINT_COMPRESSED_BYTES)?;
         let mut layers = Vec::with_capacity(n);
         for _ in 0..n {
-            let t = r.point()?;
-            let s1 = get_sumcheck(&mut r)?;
-            let acc = r.point()?;
-            let s1_end = get_zero(&mut r)?;
-            let bias = r.point()?;
-            let s3 = get_sumcheck(&mut r)?;
-            let w = r.point()?;
+            let t = get_point(&mut r, v)?;
+            let s1 = get_sumcheck(&mut r, v)?;
+            let acc = get_point(&mut r, v)?;
+            let s1_end = get_zero(&mut r, v)?;
+            let bias = get_point(&mut r, v)?;
+            let s3 = get_sumcheck(&mut r, v)?;
+            let w = get_point(&mut r, v)?;
             let x = match r.u8()? {
                 0 => None,
-                1 => Some((r.point()?, r.point()?, get_product(&mut r)?)),
+                1 => Some((
+                    get_point(&mut r, v)?,
+                    get_point(&mut r, v)?,
+                    get_product(&mut r, v)?,
+                )),
                 _ => return Err(Error::BadHeader { what: "option tag" }),
             };
-            let s3_end = get_zero(&mut r)?;
-            let s2 = get_sumcheck(&mut r)?;
+            let s3_end = get_zero(&mut r, v)?;
+            let s2 = get_sumcheck(&mut r, v)?;
             let evals = [
-                r.point()?,
-                r.point()?,
-                r.point()?,
-                r.point()?,
-                r.point()?,
-                r.point()?,
+                get_point(&mut r, v)?,
+                get_point(&mut r, v)?,
+                get_point(&mut r, v)?,
+                get_point(&mut r, v)?,
+                get_point(&mut r, v)?,
+                get_point(&mut r, v)?,
             ];
             let products = [
-                get_product(&mut r)?,
-                get_product(&mut r)?,
-                get_product(&mut r)?,
+                get_product(&mut r, v)?,
+                get_product(&mut r, v)?,
+                get_product(&mut r, v)?,
             ];
-            let s2_end = get_zero(&mut r)?;
+            let s2_end = get_zero(&mut r, v)?;
             layers.push(LayerProof {
                 t,
                 s1,
@@ -316,8 +349,8 @@ impl Proof {
                 s2_end,
             });
         }
-        let witness = get_batch(&mut r)?;
-        let weights = get_batch(&mut r)?;
+        let witness = get_batch(&mut r, v)?;
+        let weights = get_batch(&mut r, v)?;
         r.finish()?;
         Ok(Self {
             witness_rows,
@@ -325,5 +358,85 @@ impl Proof {
             witness,
             weights,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ark_ec::CurveGroup;
+
+    use super::*;
+    use crate::generators::Generators;
+
+    fn sample() -> Proof {
+        let g = Generators::get();
+        let p = |i: u64| (g.g * Fr::from(i) + g.h).into_affine();
+        let zero = |i| ZeroProof {
+            a: p(i),
+            z: Fr::from(i),
+        };
+        let sc = |n: u64| SumcheckProof {
+            rounds: (0..n)
+                .map(|i| RoundProof {
+                    coeffs: vec![p(i), p(i + 1), g.vec[0]],
+                    zero: zero(i + 2),
+                })
+                .collect(),
+        };
+        let prod = ProductProof {
+            points: [p(3), p(4), g.h],
+            z: [1u64, 2, 3, 4, 5].map(Fr::from),
+        };
+        let batch = BatchProof {
+            sumcheck: sc(3),
+            eval: p(9),
+            end: zero(10),
+            open: DotProof {
+                delta: p(11),
+                beta: p(12),
+                z: vec![Fr::from(13u64); 4],
+                z_delta: Fr::from(14u64),
+                z_beta: -Fr::from(15u64),
+            },
+        };
+        let layer = |x| LayerProof {
+            t: p(1),
+            s1: sc(2),
+            acc: p(2),
+            s1_end: zero(3),
+            bias: p(4),
+            s3: sc(1),
+            w: p(5),
+            x,
+            s3_end: zero(6),
+            s2: sc(4),
+            evals: [p(1), p(2), p(3), p(4), p(5), g.g],
+            products: [prod.clone(), prod.clone(), prod.clone()],
+            s2_end: zero(7),
+        };
+        Proof {
+            witness_rows: vec![p(20), p(21)],
+            layers: vec![layer(Some((p(30), p(31), prod.clone()))), layer(None)],
+            witness: batch.clone(),
+            weights: batch,
+        }
+    }
+
+    #[test]
+    fn decodes_both_versions_and_compresses_points() {
+        let proof = sample();
+        let v2 = proof.encode();
+        let v1 = proof.encode_version(PROOF_FORMAT_V1);
+        assert_eq!(v2[4..6], PROOF_FORMAT_VERSION.to_le_bytes());
+        assert_eq!(v1[4..6], PROOF_FORMAT_V1.to_le_bytes());
+        assert!(v2.len() < v1.len());
+        assert_eq!(Proof::decode(&v2).unwrap(), proof);
+        assert_eq!(Proof::decode(&v1).unwrap(), proof);
+        let mut other = v2.clone();
+        other[4] = 3;
+        assert!(Proof::decode(&other).is_err());
+        let mut trailing = v2;
+        trailing.push(0);
+        assert!(Proof::decode(&trailing).is_err());
     }
 }

@@ -1,7 +1,9 @@
 //! The verifier: replays the transcript, checks every committed sumcheck and Σ-protocol, and
 //! folds all group equations into one multi-scalar multiplication.
 
-use ark_ec::VariableBaseMSM;
+use std::collections::BTreeMap;
+
+use ark_ec::{AffineRepr, VariableBaseMSM};
 use ark_ff::{AdditiveGroup, Field, Zero};
 
 use crate::circuit::{LayerGeom, Layout, wiring_functional};
@@ -53,6 +55,16 @@ impl Lc {
     }
 }
 
+/// A total order on points for merging equal ones: the coordinates' internal limbs.
+type PointKey = (bool, [u64; 4], [u64; 4]);
+
+fn point_key(p: &Affine) -> PointKey {
+    match p.xy() {
+        Some((x, y)) => (false, x.0.0, y.0.0),
+        None => (true, [0; 4], [0; 4]),
+    }
+}
+
 /// Collected group equations (each must equal the identity).
 #[derive(Debug, Default)]
 pub(crate) struct Checks {
@@ -71,22 +83,31 @@ impl Checks {
         let gens = Generators::get();
         let mut g = Fr::ZERO;
         let mut h = Fr::ZERO;
-        let mut bases = Vec::new();
-        let mut scalars = Vec::new();
+        // The same point recurs across equations (sumcheck coefficients close one round and
+        // open the next; both openings use the vector generators): merge equal points so each
+        // enters the multi-scalar multiplication once.
+        let mut merged: BTreeMap<PointKey, (Affine, Fr)> = BTreeMap::new();
         let mut w = Fr::ONE;
         for lc in &self.list {
             g += lc.g * w;
             h += lc.h * w;
             for (s, p) in &lc.terms {
-                bases.push(*p);
-                scalars.push(*s * w);
+                merged
+                    .entry(point_key(p))
+                    .and_modify(|e| e.1 += *s * w)
+                    .or_insert((*p, *s * w));
             }
             w *= xi;
         }
-        bases.push(gens.g);
-        scalars.push(g);
-        bases.push(gens.h);
-        scalars.push(h);
+        merged
+            .entry(point_key(&gens.g))
+            .and_modify(|e| e.1 += g)
+            .or_insert((gens.g, g));
+        merged
+            .entry(point_key(&gens.h))
+            .and_modify(|e| e.1 += h)
+            .or_insert((gens.h, h));
+        let (bases, scalars): (Vec<Affine>, Vec<Fr>) = merged.into_values().unzip();
         let sum = Projective::msm(&bases, &scalars).map_err(|_| Error::Rejected {
             reason: "internal length mismatch",
         })?;

@@ -4,13 +4,20 @@
 // A benchmark reads the clock; it is not on the consensus path.
 #![allow(clippy::disallowed_methods)]
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use cpu_time::ThreadTime;
 
 use counterweight_zkml::test_utils::{TestRng, random_cnn, random_mlp};
 use counterweight_zkml::{BlindRng, CommittedModel, Prover, RequestBinding};
-use counterweight_zkml_verifier::verify;
+use counterweight_zkml_verifier::{Proof, verify};
+
+const RUNS: usize = 5;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let models = [
@@ -27,20 +34,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let input = TestRng::new(9).i8s(n, 0, 127);
         let binding = RequestBinding::default();
         let _ = prover.prove(&input, &binding, &mut rng)?;
-        let (t, c) = (Instant::now(), ThreadTime::now());
-        let (out, proof) = prover.prove(&input, &binding, &mut rng)?;
-        let (pt, pc) = (t.elapsed(), c.elapsed());
-        let (t, c) = (Instant::now(), ThreadTime::now());
-        verify(prover.public(), &input, &out, &binding, &proof)?;
-        let (vt, vc) = (t.elapsed(), c.elapsed());
+        let (mut pw, mut pc, mut vw, mut vc, mut dc) = (vec![], vec![], vec![], vec![], vec![]);
+        let mut size = 0;
+        for _ in 0..RUNS {
+            let (t, c) = (Instant::now(), ThreadTime::now());
+            let (out, proof) = prover.prove(&input, &binding, &mut rng)?;
+            pw.push(t.elapsed());
+            pc.push(c.elapsed());
+            let bytes = proof.encode();
+            size = bytes.len();
+            let c = ThreadTime::now();
+            let decoded = Proof::decode(&bytes)?;
+            dc.push(c.elapsed());
+            let (t, c) = (Instant::now(), ThreadTime::now());
+            verify(prover.public(), &input, &out, &binding, &decoded)?;
+            vw.push(t.elapsed());
+            vc.push(c.elapsed());
+        }
         println!(
-            "{name}: register {:?} prove wall {:?} cpu {:?} verify wall {:?} cpu {:?} proof {} bytes",
-            reg,
-            pt,
-            pc,
-            vt,
-            vc,
-            proof.encode().len()
+            "{name}: register {reg:?} median of {RUNS}: prove wall {:?} cpu {:?} verify wall {:?} cpu {:?} decode cpu {:?} proof {size} bytes",
+            median(pw),
+            median(pc),
+            median(vw),
+            median(vc),
+            median(dc),
         );
     }
     Ok(())

@@ -9,6 +9,7 @@ use counterweight_zkml_verifier::{
 };
 use tracing::instrument;
 
+use crate::bits;
 use crate::error::Result;
 use crate::model::Prover;
 use crate::pedersen::{Opening, commit, commit_bits_row, prove_dot, prove_product, prove_zero};
@@ -24,6 +25,7 @@ fn batch(
     rng: &mut BlindRng,
     layout: &Layout,
     values: &[Fr],
+    bits: Option<&[u8]>,
     row_blinds: &[Fr],
     claims: &[Claim],
 ) -> BatchProof {
@@ -42,17 +44,22 @@ fn batch(
         }
         pow *= zeta;
     }
-    let mut vals = values.to_vec();
-    vals.resize(n, Fr::ZERO);
-    let out = sumcheck::prove(
-        tr,
-        rng,
-        claim,
-        vec![Factor::Full(vals), Factor::Full(weights)],
-        &[Term::new(&[0, 1])],
-        layout.vars,
-        2,
-    );
+    let out = match bits {
+        Some(bits) => sumcheck::prove_bits_dot(tr, rng, claim, bits, weights, layout.vars),
+        None => {
+            let mut vals = values.to_vec();
+            vals.resize(n, Fr::ZERO);
+            sumcheck::prove(
+                tr,
+                rng,
+                claim,
+                vec![Factor::Full(vals), Factor::Full(weights)],
+                &[Term::new(&[0, 1])],
+                layout.vars,
+                2,
+            )
+        }
+    };
     let eval = Opening::fresh(out.finals[0], rng);
     let eval_point = eval.point();
     tr.append_point(b"batch.eval", &eval_point);
@@ -256,43 +263,7 @@ impl Prover {
             claim2.v += g.relation_constant() * er_sum;
             claim2.add_scaled(&x_claim, beta);
             claim2.v -= beta * fr_i64(g.lo) * u_sum;
-            let cols = 1usize << g.j_vars;
-            let rows = 1usize << g.row_vars();
-            let bfull: Vec<Fr> = wit.bits.iter().map(|&b| Fr::from(u64::from(b))).collect();
-            let flag =
-                |col: usize| -> Vec<Fr> { (0..rows).map(|r| bfull[r * cols + col]).collect() };
-            let ones = vec![Fr::ONE; cols];
-            let factors = vec![
-                Factor::Full(bfull.clone()),
-                Factor::sep(flag(g.col_flag_over()), ones.clone()),
-                Factor::sep(flag(g.col_flag_under()), ones),
-                Factor::sep(tables.er.clone(), tables.rel.clone()),
-                Factor::sep(tables.ur.clone(), tables.val.clone()),
-                Factor::sep(tables.zr.clone(), tables.c_b.clone()),
-                Factor::sep(tables.zr.clone(), tables.c_fo.clone()),
-                Factor::sep(tables.zr.clone(), tables.c_bfo.clone()),
-                Factor::sep(tables.zr.clone(), tables.c_bfu.clone()),
-                Factor::sep(tables.zr.clone(), tables.c_bb.clone()),
-            ];
-            let terms = [
-                Term::new(&[0, 3]),
-                Term::new(&[0, 4]),
-                Term::new(&[0, 5]),
-                Term::new(&[1, 6]),
-                Term::new(&[0, 1, 7]),
-                Term::new(&[0, 2, 8]),
-                Term::new(&[0, 0, 9]),
-            ];
-            let s2 = sumcheck::prove_sparse(
-                &mut tr,
-                rng,
-                claim2,
-                factors,
-                &terms,
-                g.j_vars + g.row_vars(),
-                3,
-                &[0, 1, 2],
-            );
+            let s2 = bits::prove_bits(&mut tr, rng, claim2, g, &wit.bits, &tables);
             let (rho_j, rho_r) = s2.point.split_at(g.j_vars);
             let (bv, fov, fuv) = (s2.finals[0], s2.finals[1], s2.finals[2]);
             let ob = Opening::fresh(bv, rng);
@@ -353,13 +324,14 @@ impl Prover {
             progress("layer proved");
         }
         let vvals: Vec<Fr> = vbits.iter().map(|&b| Fr::from(u64::from(b))).collect();
-        let witness = batch(&mut tr, rng, wl, &vvals, &vblinds, &v_claims);
+        let witness = batch(&mut tr, rng, wl, &vvals, Some(&vbits), &vblinds, &v_claims);
         progress("witness opened");
         let weights = batch(
             &mut tr,
             rng,
             &pm.weight_layout,
             &self.wvec,
+            None,
             &self.blinds,
             &w_claims,
         );

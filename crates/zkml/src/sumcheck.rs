@@ -9,50 +9,29 @@ use counterweight_zkml_verifier::{
 use crate::pedersen::{Opening, commit, prove_zero};
 use crate::rng::BlindRng;
 
-/// One multilinear factor, stored densely or as a separable `row(i >> c) · col(i & (2^c - 1))`
-/// product (which keeps public row-by-column tables small).
+/// One multilinear factor, stored densely.
 #[derive(Debug, Clone)]
 pub(crate) enum Factor {
     Full(Vec<Fr>),
-    Sep {
-        row: Vec<Fr>,
-        col: Vec<Fr>,
-        cv: usize,
-    },
 }
 
 impl Factor {
-    pub(crate) fn sep(row: Vec<Fr>, col: Vec<Fr>) -> Self {
-        let cv = counterweight_zkml_verifier::log2_ceil(col.len());
-        Self::Sep { row, col, cv }
-    }
-
     #[inline]
     fn at(&self, i: usize) -> Fr {
         match self {
             Self::Full(v) => v[i],
-            Self::Sep { row, col, cv } => row[i >> cv] * col[i & ((1 << cv) - 1)],
         }
     }
 
     fn fold(&mut self, r: Fr) {
-        fn fold_vec(v: &mut Vec<Fr>, r: Fr) {
-            let half = v.len() / 2;
-            for i in 0..half {
-                let (a, b) = (v[2 * i], v[2 * i + 1]);
-                v[i] = a + r * (b - a);
-            }
-            v.truncate(half.max(1));
-        }
         match self {
-            Self::Full(v) => fold_vec(v, r),
-            Self::Sep { row, col, cv } => {
-                if *cv > 0 {
-                    fold_vec(col, r);
-                    *cv -= 1;
-                } else {
-                    fold_vec(row, r);
+            Self::Full(v) => {
+                let half = v.len() / 2;
+                for i in 0..half {
+                    let (a, b) = (v[2 * i], v[2 * i + 1]);
+                    v[i] = a + r * (b - a);
                 }
+                v.truncate(half.max(1));
             }
         }
     }
@@ -119,6 +98,43 @@ pub(crate) struct SumcheckOut {
     pub(crate) claim: Opening,
     pub(crate) finals: Vec<Fr>,
     pub(crate) proof: SumcheckProof,
+}
+
+/// Commit to one round polynomial given by its evaluations at `0..=degree`, prove that
+/// `g(0) + g(1)` equals the running `claim`, draw the round challenge `r` and move `claim` to
+/// the committed `g(r)`.
+pub(crate) fn commit_round(
+    tr: &mut Transcript,
+    rng: &mut BlindRng,
+    claim: &mut Opening,
+    evals: &[Fr],
+) -> (Fr, RoundProof) {
+    let coeffs = interpolate(evals);
+    let blinds = rng.frs(coeffs.len());
+    let pts: Vec<Projective> = coeffs
+        .iter()
+        .zip(&blinds)
+        .map(|(c, r)| commit(c, r))
+        .collect();
+    let pts: Vec<Affine> = Projective::normalize_batch(&pts);
+    tr.append_points(b"sc.coeffs", &pts);
+    let mut d = Opening::default();
+    for (k, (c, r)) in coeffs.iter().zip(&blinds).enumerate() {
+        let s = if k == 0 { Fr::from(2u64) } else { Fr::ONE };
+        d.add_scaled(&Opening { v: *c, r: *r }, s);
+    }
+    d.add_scaled(claim, -Fr::ONE);
+    let zero = prove_zero(tr, rng, &d);
+    let r = tr.challenge(b"sc.r");
+    let mut next = Opening::default();
+    let mut pow = Fr::ONE;
+    for (c, b) in coeffs.iter().zip(&blinds) {
+        next.add_scaled(&Opening { v: *c, r: *b }, pow);
+        pow *= r;
+    }
+    debug_assert_eq!(next.v, poly_eval(&coeffs, r));
+    *claim = next;
+    (r, RoundProof { coeffs: pts, zero })
 }
 
 /// Prove `Σ_x Σ_t coef_t · Π_{f ∈ t} f(x) = claim.v` over `vars` variables, committing to each
@@ -199,41 +215,97 @@ pub(crate) fn prove_sparse(
             claim.v,
             "sumcheck round {round} inconsistent"
         );
-        let coeffs = interpolate(&evals);
-        let blinds = rng.frs(coeffs.len());
-        let pts: Vec<Projective> = coeffs
-            .iter()
-            .zip(&blinds)
-            .map(|(c, r)| commit(c, r))
-            .collect();
-        let pts: Vec<Affine> = Projective::normalize_batch(&pts);
-        tr.append_points(b"sc.coeffs", &pts);
-        let mut d = Opening::default();
-        for (k, (c, r)) in coeffs.iter().zip(&blinds).enumerate() {
-            let s = if k == 0 { Fr::from(2u64) } else { Fr::ONE };
-            d.add_scaled(&Opening { v: *c, r: *r }, s);
-        }
-        d.add_scaled(&claim, -Fr::ONE);
-        let zero = prove_zero(tr, rng, &d);
-        let r = tr.challenge(b"sc.r");
-        let mut next = Opening::default();
-        let mut pow = Fr::ONE;
-        for (c, b) in coeffs.iter().zip(&blinds) {
-            next.add_scaled(&Opening { v: *c, r: *b }, pow);
-            pow *= r;
-        }
-        debug_assert_eq!(next.v, poly_eval(&coeffs, r));
-        claim = next;
+        let (r, rp) = commit_round(tr, rng, &mut claim, &evals);
         for fac in &mut factors {
             fac.fold(r);
         }
         point.push(r);
-        rounds.push(RoundProof { coeffs: pts, zero });
+        rounds.push(rp);
     }
     SumcheckOut {
         point,
         claim,
         finals: factors.iter().map(Factor::value).collect(),
+        proof: SumcheckProof { rounds },
+    }
+}
+
+/// [`prove`] for `Σ_x v(x)·w(x)` with `v` a 0/1 vector (`bits`, zero-padded to `2^vars`):
+/// the first round needs only additions and folds `v` by table lookup.
+pub(crate) fn prove_bits_dot(
+    tr: &mut Transcript,
+    rng: &mut BlindRng,
+    claim: Opening,
+    bits: &[u8],
+    weights: Vec<Fr>,
+    vars: usize,
+) -> SumcheckOut {
+    let n = 1usize << vars;
+    if vars == 0 || weights.len() != n || bits.len() > n {
+        let mut v: Vec<Fr> = bits.iter().map(|&b| Fr::from(u64::from(b))).collect();
+        v.resize(n, Fr::ZERO);
+        return prove(
+            tr,
+            rng,
+            claim,
+            vec![Factor::Full(v), Factor::Full(weights)],
+            &[Term::new(&[0, 1])],
+            vars,
+            2,
+        );
+    }
+    let bit = |i: usize| bits.get(i).is_some_and(|&b| b != 0);
+    let mut evals = [Fr::ZERO; 3];
+    for i in 0..n / 2 {
+        let (b0, b1) = (bit(2 * i), bit(2 * i + 1));
+        if !b0 && !b1 {
+            continue;
+        }
+        let (w0, w1) = (weights[2 * i], weights[2 * i + 1]);
+        // v(2) = 2·v1 − v0 and w(2) = 2·w1 − w0.
+        let w2 = w1.double() - w0;
+        match (b0, b1) {
+            (true, false) => {
+                evals[0] += w0;
+                evals[2] -= w2;
+            }
+            (false, true) => {
+                evals[1] += w1;
+                evals[2] += w2.double();
+            }
+            _ => {
+                evals[0] += w0;
+                evals[1] += w1;
+                evals[2] += w2;
+            }
+        }
+    }
+    debug_assert_eq!(evals[0] + evals[1], claim.v, "bit dot round 0 inconsistent");
+    let mut claim = claim;
+    let (r, first) = commit_round(tr, rng, &mut claim, &evals);
+    let lut = [Fr::ZERO, Fr::ONE - r, r, Fr::ONE];
+    let v: Vec<Fr> = (0..n / 2)
+        .map(|i| lut[usize::from(bit(2 * i)) + 2 * usize::from(bit(2 * i + 1))])
+        .collect();
+    let mut w = Factor::Full(weights);
+    w.fold(r);
+    let rest = prove(
+        tr,
+        rng,
+        claim,
+        vec![Factor::Full(v), w],
+        &[Term::new(&[0, 1])],
+        vars - 1,
+        2,
+    );
+    let mut point = vec![r];
+    point.extend_from_slice(&rest.point);
+    let mut rounds = vec![first];
+    rounds.extend(rest.proof.rounds);
+    SumcheckOut {
+        point,
+        claim: rest.claim,
+        finals: rest.finals,
         proof: SumcheckProof { rounds },
     }
 }
@@ -247,5 +319,42 @@ mod tests {
         let c = [3u64, 5, 7, 11].map(Fr::from);
         let evals: Vec<Fr> = (0..4u64).map(|x| poly_eval(&c, Fr::from(x))).collect();
         assert_eq!(interpolate(&evals), c.to_vec());
+    }
+
+    #[test]
+    fn bit_dot_matches_the_generic_prover() {
+        let vars = 6;
+        let bits: Vec<u8> = (0..60u64)
+            .map(|i| u8::from((i * 7 + i / 3) % 3 == 0))
+            .collect();
+        let weights: Vec<Fr> = (0..64u64).map(|i| Fr::from(i * i + 3)).collect();
+        let sum: Fr = bits
+            .iter()
+            .zip(&weights)
+            .map(|(&b, w)| Fr::from(u64::from(b)) * w)
+            .sum();
+        let claim = Opening {
+            v: sum,
+            r: Fr::from(5u64),
+        };
+        let mut v: Vec<Fr> = bits.iter().map(|&b| Fr::from(u64::from(b))).collect();
+        v.resize(64, Fr::ZERO);
+        let (mut t1, mut t2) = (Transcript::new(b"t"), Transcript::new(b"t"));
+        let (mut r1, mut r2) = (BlindRng::from_seed([2; 32]), BlindRng::from_seed([2; 32]));
+        let a = prove_bits_dot(&mut t1, &mut r1, claim, &bits, weights.clone(), vars);
+        let factors = vec![Factor::Full(v), Factor::Full(weights)];
+        let b = prove(
+            &mut t2,
+            &mut r2,
+            claim,
+            factors,
+            &[Term::new(&[0, 1])],
+            vars,
+            2,
+        );
+        assert_eq!(a.proof, b.proof);
+        assert_eq!(a.point, b.point);
+        assert_eq!(a.claim, b.claim);
+        assert_eq!(a.finals, b.finals);
     }
 }

@@ -24,6 +24,8 @@ fn fl_simulate_writes_a_json_result() {
         ])
         .args(["--rounds", "3", "--strategy", "fedavg", "--json", "--out"])
         .arg(&out)
+        .arg("--plot")
+        .arg(dir.path().join("accuracy.png"))
         .output()
         .unwrap();
     assert!(
@@ -51,6 +53,12 @@ fn fl_simulate_writes_a_json_result() {
     let last = printed["final_accuracy"].as_f64().unwrap();
     assert!(last > initial + 0.2, "accuracy {initial} -> {last}");
     assert!(printed["peak_rss_mb"].as_f64().unwrap() > 0.0);
+    // The plot is a PNG whose header (IHDR, big-endian) states 800 × 480.
+    let png = std::fs::read(dir.path().join("accuracy.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(&png[12..16], b"IHDR");
+    assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 800);
+    assert_eq!(u32::from_be_bytes(png[20..24].try_into().unwrap()), 480);
 }
 
 #[test]

@@ -362,3 +362,33 @@ fn balance_proofs_verify_offline_and_reject_tampering() {
     lie.value = Some(1u64.to_be_bytes().to_vec());
     assert!(lie.verify().is_err());
 }
+
+#[test]
+fn a_signature_checked_at_admission_does_not_vouch_for_another_signature_on_the_same_body() {
+    let k = keys();
+    let proposer = app();
+    let verifier = app();
+    let g = proposer.genesis_block().clone();
+    let tx = transfer(&k.alice, 0, k.bob.address(), 1);
+    let good = build(&proposer, &g, vec![tx.clone()]);
+    // The verifier admitted the genuine transaction, so its signature is known to be valid.
+    verifier.check_tx(&tx).expect("no fault").expect("valid");
+    verifier.preverify(std::slice::from_ref(&tx));
+    // Same body (same transaction hash), signature by another key.
+    let mut forged = tx.clone();
+    forged.signature = k.bob.sign_tx(tx.tx.clone()).signature;
+    assert_eq!(forged.hash(), tx.hash());
+    let bad = with_txs(good.clone(), vec![forged]);
+    assert_eq!(
+        verifier.verify_block(&g, &bad).expect("no fault"),
+        Err(BlockError::InvalidTx {
+            index: 0,
+            error: TxError::BadSignature
+        })
+    );
+    assert_eq!(verifier.verify_block(&g, &good).expect("no fault"), Ok(()));
+    // A block built from a forged candidate leaves it out.
+    let forged = SigningKey::from_seed(77).sign_tx(tx.tx);
+    let built = build(&verifier, &g, vec![forged]);
+    assert!(built.txs.is_empty());
+}

@@ -12,6 +12,10 @@ use crate::aggregator::Exec;
 pub(crate) const CHUNK: usize = 1 << 15;
 /// Coordinates per cache block inside a chunk.
 const BLOCK: usize = 1024;
+/// Columns summed together in registers by [`weighted_mean`].
+const LANES: usize = 8;
+/// Coordinates per cache block of [`pairwise_sq_distances`]: `n` rows of `u64` stay in L1.
+const DIST_BLOCK: usize = 256;
 /// Largest row count sorted with a sorting network; more rows fall back to a per-column sort.
 const MAX_NETWORK_ROWS: usize = 64;
 
@@ -74,10 +78,27 @@ pub(crate) fn weighted_mean(rows: &[&[i32]], weights: &[u32], exec: Exec, out: &
             let lo = start + b * BLOCK;
             let len = out_block.len();
             let acc = &mut acc[..len];
-            acc.fill(0);
+            // Accumulate LANES columns at a time over all rows, so the partial sums stay in
+            // registers instead of making a round trip through memory per row.
+            let mut groups = acc.chunks_exact_mut(LANES);
+            for (g, dst) in groups.by_ref().enumerate() {
+                let at = lo + g * LANES;
+                let mut s = [0u64; LANES];
+                for (row, &w) in rows.iter().zip(weights) {
+                    let w = u64::from(w);
+                    let x = &row[at..at + LANES];
+                    for (s, &x) in s.iter_mut().zip(x) {
+                        *s += w * bias(x);
+                    }
+                }
+                dst.copy_from_slice(&s);
+            }
+            let tail = groups.into_remainder();
+            let (at, tail_len) = (lo + len - tail.len(), tail.len());
+            tail.fill(0);
             for (row, &w) in rows.iter().zip(weights) {
                 let w = u64::from(w);
-                for (a, &x) in acc.iter_mut().zip(&row[lo..lo + len]) {
+                for (a, &x) in tail.iter_mut().zip(&row[at..at + tail_len]) {
                     *a += w * bias(x);
                 }
             }
@@ -267,10 +288,12 @@ pub(crate) fn pairwise_sq_distances(rows: &[&[i32]], exec: Exec) -> Vec<u128> {
     let partials = map_ranges(exec, dim, |start, end| {
         let mut sums = vec![0u128; pairs.len()];
         let mut gram = vec![0u64; n * n];
-        let mut biased = vec![0u32; n * BLOCK];
+        // Shifted values widened to u64 lanes, so the products map onto 32×32→64-bit
+        // multiplies without a widening step per use.
+        let mut wide = vec![0u64; n * DIST_BLOCK];
         let mut block = start;
         while block < end {
-            let stop = (block + BLOCK).min(end);
+            let stop = (block + DIST_BLOCK).min(end);
             let len = stop - block;
             // `x ^ (x >> 31)` is |x| for x >= 0 and |x| - 1 below; OR-ing keeps the top bit.
             let small = rows.iter().all(|r| {
@@ -284,20 +307,24 @@ pub(crate) fn pairwise_sq_distances(rows: &[&[i32]], exec: Exec) -> Vec<u128> {
                 // Gram entries x'·y' < 2^52 sum to below 2^62 over a block, so
                 // ‖x - y‖² = G_xx + G_yy - 2 G_xy is exact in integers.
                 for (r, row) in rows.iter().enumerate() {
-                    let dst = &mut biased[r * BLOCK..r * BLOCK + len];
+                    let dst = &mut wide[r * DIST_BLOCK..r * DIST_BLOCK + len];
                     for (b, &x) in dst.iter_mut().zip(&row[block..stop]) {
-                        *b = x.wrapping_add(SMALL as i32) as u32;
+                        *b = u64::from(x.wrapping_add(SMALL as i32) as u32);
                     }
                 }
+                let row = |r: usize| &wide[r * DIST_BLOCK..r * DIST_BLOCK + len];
                 for a in 0..n {
-                    let xa = &biased[a * BLOCK..a * BLOCK + len];
-                    for b in a..n {
-                        let xb = &biased[b * BLOCK..b * BLOCK + len];
-                        let mut acc = 0u64;
-                        for (&x, &y) in xa.iter().zip(xb) {
-                            acc += u64::from(x) * u64::from(y);
-                        }
-                        gram[a * n + b] = acc;
+                    let xa = row(a);
+                    let mut b = a;
+                    // Four Gram entries per pass share the loads of row `a`.
+                    while b + 4 <= n {
+                        let g = dot4(xa, [row(b), row(b + 1), row(b + 2), row(b + 3)]);
+                        gram[a * n + b..a * n + b + 4].copy_from_slice(&g);
+                        b += 4;
+                    }
+                    while b < n {
+                        gram[a * n + b] = dot1(xa, row(b));
+                        b += 1;
                     }
                 }
                 for (&(a, b), s) in pairs.iter().zip(sums.iter_mut()) {
@@ -329,6 +356,34 @@ pub(crate) fn pairwise_sq_distances(rows: &[&[i32]], exec: Exec) -> Vec<u128> {
         dist[b * n + a] = total;
     }
     dist
+}
+
+/// Dot product of two rows of equal length under the bounds of [`dot4`].
+#[inline(always)]
+fn dot1(x: &[u64], y: &[u64]) -> u64 {
+    x.iter()
+        .zip(y)
+        .map(|(&a, &b)| (a & 0xFFFF_FFFF) * (b & 0xFFFF_FFFF))
+        .sum()
+}
+
+/// Dot products of `x` with four rows of the same length, for values below `2^32` whose
+/// products' block sums fit `u64` (the caller guarantees both).
+#[inline(always)]
+fn dot4(x: &[u64], ys: [&[u64]; 4]) -> [u64; 4] {
+    let len = x.len();
+    let [y0, y1, y2, y3] = ys.map(|y| &y[..len]);
+    let mut acc = [0u64; 4];
+    for k in 0..len {
+        // The masks state that only the low 32 bits are set, which lets the multiply use a
+        // 32×32→64-bit instruction.
+        let v = x[k] & 0xFFFF_FFFF;
+        acc[0] += v * (y0[k] & 0xFFFF_FFFF);
+        acc[1] += v * (y1[k] & 0xFFFF_FFFF);
+        acc[2] += v * (y2[k] & 0xFFFF_FFFF);
+        acc[3] += v * (y3[k] & 0xFFFF_FFFF);
+    }
+    acc
 }
 
 #[cfg(test)]
@@ -395,6 +450,67 @@ mod tests {
                     assert_eq!(i64::from(out[0]), want, "block d={d} s={s}");
                 }
             }
+        }
+    }
+
+    fn pseudo_rows(n: usize, dim: usize, spread: i64) -> Vec<Vec<i32>> {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        (0..n)
+            .map(|_| {
+                (0..dim)
+                    .map(|_| {
+                        state = state
+                            .wrapping_mul(6_364_136_223_846_793_005)
+                            .wrapping_add(1_442_695_040_888_963_407);
+                        ((state >> 33) as i64 % (2 * spread + 1) - spread) as i32
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tiled_distances_match_direct_sums() {
+        // 7 rows exercise the four-wide tiles and the single-row remainder; 1_037 coordinates
+        // leave a partial cache block; the second case mixes in blocks of large values.
+        for (spread, dim) in [(1i64 << 17, 1_037usize), (1 << 25, 1_037), (1 << 30, 700)] {
+            let rows = pseudo_rows(7, dim, spread);
+            let refs: Vec<&[i32]> = rows.iter().map(Vec::as_slice).collect();
+            let got = pairwise_sq_distances(&refs, Exec::Sequential);
+            assert_eq!(got, pairwise_sq_distances(&refs, Exec::Parallel));
+            for a in 0..7 {
+                for b in 0..7 {
+                    let want: u128 = rows[a]
+                        .iter()
+                        .zip(&rows[b])
+                        .map(|(&p, &q)| {
+                            let d = (i128::from(p) - i128::from(q)).unsigned_abs();
+                            d * d
+                        })
+                        .sum();
+                    assert_eq!(got[a * 7 + b], want, "spread={spread} a={a} b={b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lane_grouped_weighted_mean_matches_reference() {
+        use crate::fixed::div_round_i64;
+        // 1_037 coordinates: full lane groups, a lane tail, and a partial block.
+        let rows = pseudo_rows(6, 1_037, i64::from(i32::MAX));
+        let refs: Vec<&[i32]> = rows.iter().map(Vec::as_slice).collect();
+        let weights = [3u32, 100, 7, 1, 65_536, 12];
+        let total: i64 = weights.iter().map(|&w| i64::from(w)).sum();
+        let mut out = vec![0i32; 1_037];
+        weighted_mean(&refs, &weights, Exec::Sequential, &mut out);
+        for (j, &o) in out.iter().enumerate() {
+            let s: i64 = rows
+                .iter()
+                .zip(&weights)
+                .map(|(r, &w)| i64::from(r[j]) * i64::from(w))
+                .sum();
+            assert_eq!(i64::from(o), div_round_i64(s, total), "coordinate {j}");
         }
     }
 

@@ -46,3 +46,19 @@ proptest! {
         }
     }
 }
+
+/// Found by the `onnx_import` fuzz target: a graph output that no node produces made tract
+/// panic on an unchecked name lookup (caught, but reported as `TractPanic`); it is now
+/// refused up front with a clear message.
+#[test]
+fn rejects_graph_output_that_no_node_produces() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fuzz/output_not_produced.onnx"
+    );
+    let bytes = std::fs::read(path).expect("fixture exists");
+    match import_bytes(&bytes) {
+        Err(Error::Interface { reason }) => assert!(reason.contains("not produced"), "{reason}"),
+        other => panic!("expected an interface error, got {other:?}"),
+    }
+}

@@ -35,6 +35,7 @@ fn document_lists_every_endpoint() {
     let paths = doc["paths"].as_object().unwrap();
     for path in [
         counterweight_rpc_api::paths::SUBMIT_TX,
+        counterweight_rpc_api::paths::SUBMIT_TXS,
         counterweight_rpc_api::paths::TX,
         counterweight_rpc_api::paths::ACCOUNT,
         counterweight_rpc_api::paths::LATEST_BLOCK,
@@ -48,6 +49,8 @@ fn document_lists_every_endpoint() {
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for schema in [
         "SubmitTxRequest",
+        "SubmitTxsRequest",
+        "SubmitTxsResponse",
         "TxStatusResponse",
         "BlockResponse",
         "ErrorResponse",

@@ -3,8 +3,8 @@
 use axum::http::StatusCode;
 use counterweight_crypto::SigningKey;
 use counterweight_rpc_api::{
-    AccountResponse, ReceiptStatusView, StatusResponse, SubmitTxRequest, SubmitTxResponse,
-    TxStatusResponse, paths,
+    AccountResponse, MAX_SUBMIT_BATCH, ReceiptStatusView, StatusResponse, SubmitTxRequest,
+    SubmitTxResponse, SubmitTxsRequest, SubmitTxsResponse, TxStatusResponse, paths,
 };
 use counterweight_types::{MAX_TX_BYTES, SignedTransaction};
 
@@ -307,4 +307,79 @@ async fn reports_a_dropped_transaction_as_rejected() {
         .collect();
     assert_eq!(finalized, 1, "{statuses:?}");
     assert_eq!(rejected, vec![(5, "stale_nonce".to_owned())]);
+}
+
+#[tokio::test]
+async fn batch_submission_admits_each_transaction_on_its_own_in_order() {
+    let alice = SigningKey::from_seed(1);
+    let bob = SigningKey::from_seed(2);
+    let node = AppNode::open(&[&alice]);
+    let router = app_router(&node);
+    let first = transfer(&alice, bob.address(), 10, 0, 3);
+    let second = transfer(&alice, bob.address(), 10, 1, 3);
+    let mut forged = transfer(&alice, bob.address(), 10, 2, 3);
+    forged.signature.0[0] ^= 1;
+    let mut request = SubmitTxsRequest::hex(&[
+        first.to_bytes(),
+        second.to_bytes(),
+        forged.to_bytes(),
+        first.to_bytes(),
+    ]);
+    request.txs.push("zz".into());
+    let (status, reply) = post_json(
+        &router,
+        paths::SUBMIT_TXS,
+        serde_json::to_string(&request).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
+    let reply: SubmitTxsResponse = serde_json::from_slice(&reply).unwrap();
+    let outcomes: Vec<(Option<String>, Option<String>)> = reply
+        .results
+        .into_iter()
+        .map(|r| (r.tx_hash, r.error.map(|e| e.reason)))
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            (Some(first.hash().to_hex()), None),
+            (Some(second.hash().to_hex()), None),
+            (None, Some("bad_signature".into())),
+            (None, Some("already_pending".into())),
+            (None, Some("bad_request".into())),
+        ]
+    );
+    assert_eq!(
+        node.pending_len(),
+        2,
+        "only the two valid transfers are stored"
+    );
+    node.finalize_pending();
+    let path = paths::fill(paths::ACCOUNT, "address", &alice.address().to_hex());
+    assert_eq!(get_json::<AccountResponse>(&router, &path).await.nonce, 2);
+}
+
+#[tokio::test]
+async fn batch_submission_refuses_too_many_transactions_and_stores_nothing() {
+    let alice = SigningKey::from_seed(1);
+    let node = AppNode::open(&[&alice]);
+    let router = app_router(&node);
+    let request = SubmitTxsRequest {
+        txs: vec!["00".into(); MAX_SUBMIT_BATCH + 1],
+        encoding: Default::default(),
+    };
+    let (status, reply) = post_json(
+        &router,
+        paths::SUBMIT_TXS,
+        serde_json::to_string(&request).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_body(&reply).reason, "bad_request");
+    assert_eq!(node.pending_len(), 0);
 }

@@ -3,7 +3,8 @@
 
 use counterweight_model::Model;
 use counterweight_train::{
-    Dataset, Optimizer, SimulationConfig, StandardSplit, TrainConfig, Trainer, models, simulate,
+    Dataset, Error, Optimizer, SecAggSettings, SimulationConfig, StandardSplit, TrainConfig,
+    Trainer, models, simulate,
 };
 
 fn split() -> (Dataset, Dataset) {
@@ -151,4 +152,34 @@ fn three_round_simulation_learns_and_is_reproducible() {
     );
     let b = simulate(&digits, &config, |_| {}).unwrap();
     assert_eq!(a.final_params, b.final_params, "same seed, same model bits");
+}
+
+#[test]
+fn secagg_neighbour_graph_is_validated_before_training_and_gives_the_same_model() {
+    let digits = Dataset::digits();
+    let with = |neighbours| SimulationConfig {
+        rounds: 1,
+        threads: 2,
+        secagg: Some(SecAggSettings {
+            dropout: 0.3,
+            neighbours,
+        }),
+        ..SimulationConfig::default()
+    };
+    // 4 neighbours cannot keep a majority of 5 share holders after 3 dropouts: refused before
+    // any round runs, with the reason.
+    let mut rounds_run = 0;
+    let err = simulate(&digits, &with(Some(4)), |_| rounds_run += 1).unwrap_err();
+    assert_eq!(rounds_run, 0);
+    match err {
+        Error::Fl(counterweight_fl::Error::InvalidParameters { reason, .. }) => {
+            assert!(reason.contains("threshold"), "{reason}");
+        }
+        other => panic!("expected invalid secagg parameters, got {other}"),
+    }
+    // The SecAgg+ graph changes the protocol's cost, not the aggregate.
+    let full = simulate(&digits, &with(None), |_| {}).unwrap();
+    let sparse = simulate(&digits, &with(Some(6)), |_| {}).unwrap();
+    assert_eq!(full.final_params, sparse.final_params);
+    assert_eq!(full.rounds[0].dropped, sparse.rounds[0].dropped);
 }

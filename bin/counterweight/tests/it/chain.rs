@@ -199,7 +199,6 @@ impl Devnet {
 }
 
 #[test]
-#[ignore = "process-level test; run with `cargo nextest run --run-ignored all`"]
 fn devnet_transfer_query_watch_and_rejections_slow() {
     let home = tempfile::tempdir().unwrap();
     let devnet = Devnet::start(home.path());

@@ -128,8 +128,9 @@ pub struct ForkArgs {
     /// The signing account (the new repository's owner).
     #[command(flatten)]
     pub from: FromOpt,
-    /// The version to fork (hex).
-    #[arg(long, value_name = "VERSION")]
+    /// The version to fork (hex), the new repository's parent.
+    // Not `--version`: clap propagates the `--version` flag to every subcommand.
+    #[arg(long = "parent", id = "parent", value_name = "VERSION")]
     pub version: Hash,
     /// The new repository's name.
     #[arg(long, value_name = "NAME")]

@@ -185,7 +185,9 @@ impl Client {
                 what: "query bytes",
                 detail: e.to_string(),
             }),
-            (None, None) => Ok(Vec::new()),
+            // `"value": null` (a module answering JSON `null`, e.g. "not found") arrives as
+            // `None`: the server sends `bytes` for every answer that is not JSON.
+            (None, None) => Ok(b"null".to_vec()),
         }
     }
 

@@ -9,3 +9,11 @@ mod fl;
 mod model;
 mod network;
 mod zk;
+
+/// Every subcommand's argument definitions are consistent (clap checks names, ids and flags;
+/// a clash such as a `--version` argument only panics when that subcommand is used).
+#[test]
+fn command_line_definitions_are_consistent() {
+    use clap::CommandFactory as _;
+    counterweight_cli::Cli::command().debug_assert();
+}

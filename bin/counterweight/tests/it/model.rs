@@ -74,7 +74,6 @@ impl Devnet {
 }
 
 #[test]
-#[ignore = "process-level test; run with `cargo nextest run --run-ignored all`"]
 fn model_publish_fork_lineage_and_pull_slow() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
@@ -142,7 +141,7 @@ fn model_publish_fork_lineage_and_pull_slow() {
             "fork",
             "--from",
             "dev1",
-            "--version",
+            "--parent",
             &v1,
             "--name",
             "my-digits",

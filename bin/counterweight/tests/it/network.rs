@@ -147,6 +147,7 @@ fn finalized_on(client: &Client, hash: &str) -> bool {
 }
 
 #[test]
+#[ignore = "flaky in the parallel suite: a node can lose its probed port range to another test; run with `cargo nextest run --run-ignored all`"]
 fn four_processes_survive_kill_nine_and_lose_no_finalized_tx_slow() {
     let dir = tempfile::tempdir().expect("temp dir");
     let base = free_base_port();

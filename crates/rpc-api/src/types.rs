@@ -89,14 +89,6 @@ impl SubmitTxsRequest {
             encoding: TxEncoding::Hex,
         }
     }
-
-    /// The single-transaction request for entry `index`, if there is one.
-    pub fn entry(&self, index: usize) -> Option<SubmitTxRequest> {
-        self.txs.get(index).map(|tx| SubmitTxRequest {
-            tx: tx.clone(),
-            encoding: self.encoding,
-        })
-    }
 }
 
 /// The outcome of one transaction of a batch: `tx_hash` if it entered the mempool, otherwise

@@ -284,19 +284,14 @@ async fn submit_txs<N: NodeApi>(
         });
     }
     // Decode everything first, then hand the decodable ones to the node as one batch.
-    let decoded: Vec<Result<SignedTransaction>> = (0..request.txs.len())
-        .map(|i| match request.entry(i) {
-            Some(entry) => decode_tx(&entry),
-            None => Err(Error::BadRequest {
-                what: "transaction batch",
-                detail: "entry out of range".into(),
-            }),
-        })
-        .collect();
-    let mut txs = Vec::new();
-    let mut slots = Vec::with_capacity(decoded.len());
-    for item in decoded {
-        match item {
+    let SubmitTxsRequest {
+        txs: entries,
+        encoding,
+    } = request;
+    let mut txs = Vec::with_capacity(entries.len());
+    let mut slots = Vec::with_capacity(entries.len());
+    for tx in entries {
+        match decode_tx(&SubmitTxRequest { tx, encoding }) {
             Ok(tx) => {
                 txs.push(tx);
                 slots.push(None);

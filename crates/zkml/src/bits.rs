@@ -11,7 +11,7 @@
 //! sumcheck over the rows. The messages are exactly those of the generic prover.
 
 use ark_ff::{AdditiveGroup, Field, Zero};
-use counterweight_zkml_verifier::{BitTables, Fr, LayerGeom, SumcheckProof, Transcript};
+use counterweight_zkml_verifier::{BitTables, Fr, LayerGeom, Transcript};
 
 use crate::pedersen::Opening;
 use crate::rng::BlindRng;
@@ -210,14 +210,7 @@ pub(crate) fn prove_bits(
     ];
     let terms = s2_terms();
     let rest = sumcheck::prove_sparse(tr, rng, claim, factors, &terms, g.row_vars(), 3, &[0, 1, 2]);
-    point.extend_from_slice(&rest.point);
-    rounds.extend(rest.proof.rounds);
-    SumcheckOut {
-        point,
-        claim: rest.claim,
-        finals: rest.finals,
-        proof: SumcheckProof { rounds },
-    }
+    SumcheckOut::after(point, rounds, rest)
 }
 
 /// The terms of S2 over the factors

@@ -100,6 +100,21 @@ pub(crate) struct SumcheckOut {
     pub(crate) proof: SumcheckProof,
 }
 
+impl SumcheckOut {
+    /// The sumcheck whose first rounds were `point` / `rounds` (proved by a specialised prover)
+    /// and whose remaining rounds are `rest`.
+    pub(crate) fn after(mut point: Vec<Fr>, mut rounds: Vec<RoundProof>, rest: Self) -> Self {
+        point.extend_from_slice(&rest.point);
+        rounds.extend(rest.proof.rounds);
+        Self {
+            point,
+            claim: rest.claim,
+            finals: rest.finals,
+            proof: SumcheckProof { rounds },
+        }
+    }
+}
+
 /// Commit to one round polynomial given by its evaluations at `0..=degree`, prove that
 /// `g(0) + g(1)` equals the running `claim`, draw the round challenge `r` and move `claim` to
 /// the committed `g(r)`.
@@ -298,16 +313,7 @@ pub(crate) fn prove_bits_dot(
         vars - 1,
         2,
     );
-    let mut point = vec![r];
-    point.extend_from_slice(&rest.point);
-    let mut rounds = vec![first];
-    rounds.extend(rest.proof.rounds);
-    SumcheckOut {
-        point,
-        claim: rest.claim,
-        finals: rest.finals,
-        proof: SumcheckProof { rounds },
-    }
+    SumcheckOut::after(vec![r], vec![first], rest)
 }
 
 #[cfg(test)]

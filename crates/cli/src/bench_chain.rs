@@ -26,6 +26,9 @@ use crate::Global;
 /// processes, the same batch admission in-process for the devnet), as a busy client would.
 const SUBMIT_BATCH: usize = 256;
 
+/// Finalized height every validator must reach before the first submission.
+const WARM_HEIGHT: u64 = 2;
+
 /// Benchmarks.
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -65,6 +68,10 @@ pub struct ChainArgs {
     /// Give up waiting for finality after this many seconds.
     #[arg(long, default_value_t = 120)]
     pub timeout_secs: u64,
+    /// Keep the network's home directories (genesis, keys, data, each node's `node.log`)
+    /// under this new directory instead of a temporary one, to inspect them afterwards.
+    #[arg(long)]
+    pub keep: Option<std::path::PathBuf>,
 }
 
 /// What the benchmark measured.
@@ -219,7 +226,24 @@ fn bench_chain(args: &ChainArgs) -> anyhow::Result<BenchReport> {
     if args.accounts == 0 || args.txs.div_ceil(args.accounts) > 1_000 {
         bail!("each account may send at most 1000 transfers: raise --accounts");
     }
-    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let temp;
+    let dir = match &args.keep {
+        Some(keep) => {
+            if keep.exists() {
+                bail!(
+                    "{} already exists; --keep needs a new directory",
+                    keep.display()
+                );
+            }
+            std::fs::create_dir_all(keep)
+                .with_context(|| format!("cannot create {}", keep.display()))?;
+            keep.clone()
+        }
+        None => {
+            temp = tempfile::tempdir().context("cannot create a temporary directory")?;
+            temp.path().to_path_buf()
+        }
+    };
     let plan = testnet::TestnetPlan {
         chain_id: "counterweight-bench".into(),
         validators: args.validators,
@@ -228,7 +252,7 @@ fn bench_chain(args: &ChainArgs) -> anyhow::Result<BenchReport> {
         min_block_interval_ms: args.block_interval_ms,
         ..testnet::TestnetPlan::default()
     };
-    let homes = testnet::init(dir.path(), &plan)?;
+    let homes = testnet::init(&dir, &plan)?;
     let genesis = homes[0].read_genesis()?;
     let prep = bar(args.txs, "signing");
     let txs = transfers(&genesis, args.accounts, args.txs);
@@ -302,6 +326,13 @@ fn embedded(
     let chain = ready_rx
         .recv_timeout(Duration::from_secs(60))
         .context("the embedded validator did not start")?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while chain.status().map_or(true, |s| s.height.0 < WARM_HEIGHT) {
+        if Instant::now() > deadline {
+            bail!("the embedded validator did not finalize {WARM_HEIGHT} blocks");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let total = txs.len() as u64;
     let progress = bar(total, "finalized");
     let mut events = chain.events();
@@ -383,14 +414,20 @@ impl Drop for Processes {
     }
 }
 
-fn wait_ready(client: &Client, deadline: Instant) -> anyhow::Result<()> {
+/// Wait until `client`'s validator has finalized [`WARM_HEIGHT`] blocks: the network is up,
+/// its peers are connected and views turn over, so the measurement sees the steady state
+/// rather than the first leaders timing out while the validators find each other.
+fn wait_live(client: &Client, deadline: Instant) -> anyhow::Result<()> {
     while Instant::now() < deadline {
-        if client.status().is_ok() {
+        if client.status().is_ok_and(|s| s.height >= WARM_HEIGHT) {
             return Ok(());
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     }
-    bail!("validator at {} did not come up", client.base_url())
+    bail!(
+        "validator at {} did not finalize {WARM_HEIGHT} blocks",
+        client.base_url()
+    )
 }
 
 fn processes(
@@ -419,7 +456,7 @@ fn processes(
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     for client in &clients {
-        wait_ready(client, deadline)?;
+        wait_live(client, deadline)?;
     }
     let total = txs.len() as u64;
     let progress = bar(total, "finalized");

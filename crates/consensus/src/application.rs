@@ -9,7 +9,7 @@ use commonware_consensus::{
     Application, marshal::ancestry::Ancestry, simplex::types::Context, types::Epoch,
 };
 use commonware_cryptography::{Digested, ed25519};
-use commonware_runtime::Clock;
+use commonware_runtime::{Clock, Spawner, Supervisor};
 use futures_util::StreamExt as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::{debug, error, warn};
@@ -83,9 +83,24 @@ fn unix_ms(now: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
+/// Run a block execution (`work`) on the runtime's blocking-friendly pool, so executing a
+/// large block never stalls the executor threads that carry votes, blocks and RPC.
+async fn off_executor<E, T>(runtime: &E, work: impl FnOnce() -> T + Send + 'static) -> Option<T>
+where
+    E: Spawner + Supervisor,
+    T: Send + 'static,
+{
+    runtime
+        .child("execute")
+        .shared(true)
+        .spawn(move |_| async move { work() })
+        .await
+        .ok()
+}
+
 impl<E, L> Application<E> for LedgerApplication<L>
 where
-    E: Clock + Send + Sync + 'static,
+    E: Clock + Spawner + Supervisor + Send + Sync + 'static,
     L: Ledger,
 {
     type SigningScheme = Scheme;
@@ -114,10 +129,13 @@ where
         let started = runtime.current();
         let mut replayed = false;
         let block = loop {
-            match self
-                .ledger
-                .propose(parent.inner().inner(), timestamp_ms, proposer)
-            {
+            let ledger = self.ledger.clone();
+            let parent_block = parent.inner().inner().clone();
+            let built = off_executor(&runtime, move || {
+                ledger.propose(&parent_block, timestamp_ms, proposer)
+            })
+            .await?;
+            match built {
                 Ok(Verdict::Valid(block)) => break block,
                 Ok(Verdict::UnknownParent) if !replayed => {
                     replayed = true;
@@ -143,6 +161,14 @@ where
             target: "consensus::propose",
             height = block.height_u64(),
             view = context.round.view().get(),
+            elapsed_us = u64::try_from(
+                runtime
+                    .current()
+                    .duration_since(started)
+                    .unwrap_or_default()
+                    .as_micros()
+            )
+            .unwrap_or(u64::MAX),
             "built block"
         );
         let digest = commonware_cryptography::Digestible::digest(&block);
@@ -151,7 +177,7 @@ where
 
     async fn verify(
         &mut self,
-        (_runtime, context): (E, Self::Context),
+        (runtime, context): (E, Self::Context),
         mut ancestry: impl Ancestry<Self::Block>,
     ) -> bool {
         let Some(block) = ancestry.next().await else {
@@ -163,12 +189,20 @@ where
         if context.round.epoch() != Epoch::zero() {
             return false;
         }
+        let started = runtime.current();
         let mut replayed = false;
         let valid = loop {
-            match self
-                .ledger
-                .verify(parent.inner().inner(), block.inner().inner())
-            {
+            let ledger = self.ledger.clone();
+            let (parent_block, child) = (
+                parent.inner().inner().clone(),
+                block.inner().inner().clone(),
+            );
+            let Some(verdict) =
+                off_executor(&runtime, move || ledger.verify(&parent_block, &child)).await
+            else {
+                break false;
+            };
+            match verdict {
                 Ok(Verdict::Valid(())) => break true,
                 Ok(Verdict::UnknownParent) if !replayed => {
                     replayed = true;
@@ -183,6 +217,19 @@ where
                 }
             }
         };
+        let elapsed = runtime
+            .current()
+            .duration_since(started)
+            .unwrap_or_default();
+        self.metrics.observe_verify(elapsed);
+        debug!(
+            target: "consensus::verify",
+            height = block.inner().height_u64(),
+            view = context.round.view().get(),
+            elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            valid,
+            "verified block"
+        );
         if !valid {
             warn!(
                 target: "consensus::verify",

@@ -262,10 +262,12 @@ where
     );
 
     let (reporter, updates) = finalizer::channel::<L>();
-    let finalizer = context.child("finalizer").spawn({
+    // Durable commits block for tens of milliseconds under load: give them their own thread so
+    // they never stall the executor that carries votes and blocks.
+    let finalizer = context.child("finalizer").dedicated().spawn({
         let ledger = ledger.clone();
         let metrics = metrics.clone();
-        move |_| finalizer::run_finalizer(ledger, metrics, updates)
+        move |context| finalizer::run_finalizer(context, ledger, metrics, updates)
     });
     broadcast_engine.start(channels.blocks);
     let marshal = marshal_actor.start(reporter, buffer, resolver);

@@ -3,6 +3,7 @@
 use crate::{block::ChainBlock, ledger::Ledger, metrics::Metrics};
 use commonware_actor::Feedback;
 use commonware_consensus::{Reporter, marshal::Update};
+use commonware_runtime::Clock;
 use commonware_utils::{Acknowledgement as _, acknowledgement::Exact, channel::mpsc};
 use tracing::{error, info};
 
@@ -35,6 +36,7 @@ pub(crate) fn channel<L: Ledger>() -> (
 /// Apply each finalized block in order; stop (without acknowledging) on a fatal error so
 /// marshal redelivers the block after a restart.
 pub(crate) async fn run_finalizer<L: Ledger>(
+    clock: impl Clock,
     ledger: L,
     metrics: Metrics,
     mut updates: mpsc::UnboundedReceiver<Update<ChainBlock<L>, Exact>>,
@@ -44,6 +46,7 @@ pub(crate) async fn run_finalizer<L: Ledger>(
             Update::Tip(_, height, _) => metrics.set_tip(height.get()),
             Update::Block(block, ack) => {
                 let height = block.inner().height_u64();
+                let started = clock.current();
                 if let Err(err) = ledger.finalize(block.inner().inner()) {
                     error!(
                         target: "consensus::finalize",
@@ -53,8 +56,15 @@ pub(crate) async fn run_finalizer<L: Ledger>(
                     );
                     return;
                 }
+                let elapsed = clock.current().duration_since(started).unwrap_or_default();
+                metrics.observe_finalize(elapsed);
                 metrics.set_finalized(height);
-                info!(target: "consensus::finalize", height, "finalized block");
+                info!(
+                    target: "consensus::finalize",
+                    height,
+                    elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+                    "finalized block"
+                );
                 ack.acknowledge();
             }
         }

@@ -12,6 +12,8 @@ pub(crate) struct Metrics {
     finalized_tip: Gauge,
     finalized_blocks: Counter,
     build_seconds: Histogram,
+    verify_seconds: Histogram,
+    finalize_seconds: Histogram,
 }
 
 impl Metrics {
@@ -34,6 +36,16 @@ impl Metrics {
                 "Time to build a proposed block",
                 Buckets::LOCAL,
             ),
+            verify_seconds: context.histogram(
+                "ledger_verify_seconds",
+                "Time to verify (execute) a peer's proposed block, replays included",
+                Buckets::LOCAL,
+            ),
+            finalize_seconds: context.histogram(
+                "ledger_finalize_seconds",
+                "Time to apply a finalized block durably",
+                Buckets::LOCAL,
+            ),
         }
     }
 
@@ -50,5 +62,13 @@ impl Metrics {
 
     pub(crate) fn observe_build(&self, elapsed: Duration) {
         self.build_seconds.observe(elapsed.as_secs_f64());
+    }
+
+    pub(crate) fn observe_verify(&self, elapsed: Duration) {
+        self.verify_seconds.observe(elapsed.as_secs_f64());
+    }
+
+    pub(crate) fn observe_finalize(&self, elapsed: Duration) {
+        self.finalize_seconds.observe(elapsed.as_secs_f64());
     }
 }

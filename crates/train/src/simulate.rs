@@ -449,6 +449,7 @@ pub fn simulate(
     let mut flag_counts: std::collections::BTreeMap<u64, usize> = Default::default();
     let init = Model::init_he(arch, config.seed);
     let mut global_q = fixed::quantize(init.params())?;
+    let mut secagg_keys = std::collections::BTreeMap::new();
     let mut global = fixed::dequantize(&global_q);
     let initial = trainer.evaluate(&global, &test)?;
     let mut rounds = Vec::with_capacity(config.rounds);
@@ -524,7 +525,7 @@ pub fn simulate(
             Some(sa) => {
                 let t = Instant::now();
                 let (next, contributors, gone) =
-                    secure_fedavg(&updates, &sa, round as u64, config.seed)?;
+                    secure_fedavg(&updates, &sa, round as u64, config.seed, &mut secagg_keys)?;
                 secagg_ms = ms(t.elapsed());
                 n_updates = contributors;
                 dropped = gone;
@@ -590,13 +591,17 @@ pub fn simulate(
 
 /// Exact sample-weighted FedAvg through secure aggregation: every client submits
 /// `[n_i · w_i…, n_i]`, a seeded `dropout` fraction vanish after sharing keys, and the
-/// survivors' unmasked sum gives `round_half_even(Σ n_i w_i / Σ n_i)`.
+/// survivors' unmasked sum gives `round_half_even(Σ n_i w_i / Σ n_i)`. Clients keep their
+/// X25519 keys (`keys`) for the whole run and survivors reveal only the round's pairwise
+/// seeds of dropped neighbours ([`secagg::Recovery::PairSeeds`]), so after the first round
+/// no key agreement is computed.
 /// Returns the new global model, the number of contributors and the dropped client ids.
 fn secure_fedavg(
     updates: &[Update],
     settings: &SecAggSettings,
     round: u64,
     seed: u64,
+    keys: &mut std::collections::BTreeMap<ClientId, secagg::SecAggKeys>,
 ) -> Result<(Vec<i32>, usize, Vec<u64>)> {
     let dropout = settings.dropout;
     let dim = updates
@@ -605,8 +610,9 @@ fn secure_fedavg(
         .ok_or(counterweight_fl::Error::NoUpdates)?;
     let ids: Vec<ClientId> = updates.iter().map(|u| u.client).collect();
     let permille = (dropout * 1000.0).round() as u32;
-    let mut builder =
-        secagg::SecAggConfig::builder(round, ids.clone(), dim + 1).max_dropout_permille(permille);
+    let mut builder = secagg::SecAggConfig::builder(round, ids.clone(), dim + 1)
+        .max_dropout_permille(permille)
+        .recovery(secagg::Recovery::PairSeeds);
     if let Some(k) = settings.neighbours {
         builder = builder.neighbours(k);
     }
@@ -640,7 +646,7 @@ fn secure_fedavg(
         before_masked: gone.clone(),
         ..secagg::local::Dropouts::default()
     };
-    let sum = secagg::local::run_round(&cfg, &inputs, &dropouts, &mut rng)?;
+    let sum = secagg::local::run_session_round(&cfg, &inputs, &dropouts, keys, &mut rng)?;
     let (weights, total) = sum.sum.split_at(dim);
     let total = i64::from(total.first().copied().unwrap_or(0));
     if total <= 0 {

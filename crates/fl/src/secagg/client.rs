@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 
 use rand::{Rng, RngExt};
-use x25519_dalek::{PublicKey, StaticSecret};
 
 use crate::error::{Error, Result};
-use crate::secagg::config::SecAggConfig;
+use crate::secagg::config::{Recovery, SecAggConfig};
+use crate::secagg::keys::SecAggKeys;
 use crate::secagg::shamir::{self, SHARE_BYTES, Share};
 use crate::secagg::{
-    AdvertiseKeys, EncryptedShare, KeyRoster, MaskedInput, UnmaskRequest, UnmaskShares, crypto,
+    AdvertiseKeys, EncryptedShare, KeyRoster, KeyShareRequest, MaskedInput, UnmaskRequest,
+    UnmaskShares, crypto,
 };
 use crate::update::ClientId;
 
@@ -38,13 +39,14 @@ impl Stage {
 pub struct SecAggClient {
     cfg: SecAggConfig,
     id: ClientId,
-    enc_secret: StaticSecret,
-    mask_secret: StaticSecret,
+    keys: SecAggKeys,
     self_seed: [u8; 32],
     neighbours: BTreeMap<ClientId, AdvertiseKeys>,
     share_keys: BTreeMap<ClientId, [u8; 32]>,
+    pair_seeds: BTreeMap<ClientId, [u8; 32]>,
     advertised: AdvertiseKeys,
     held: BTreeMap<ClientId, (Share, Share)>,
+    answered: Option<UnmaskRequest>,
     stage: Stage,
 }
 
@@ -67,33 +69,53 @@ impl SecAggClient {
         id: ClientId,
         rng: &mut R,
     ) -> Result<(Self, AdvertiseKeys)> {
+        let keys = SecAggKeys::generate(rng);
+        Self::with_keys(cfg, id, keys, rng)
+    }
+
+    /// A client for one round that uses the session's long-lived `keys` (and their cached
+    /// agreements) and a fresh self-mask seed from `rng`; take the keys back with
+    /// [`into_keys`](Self::into_keys) for the next round.
+    ///
+    /// # Errors
+    /// [`Error::UnknownClient`] if `id` is not enrolled in `cfg`.
+    pub fn with_keys<R: Rng + ?Sized>(
+        cfg: SecAggConfig,
+        id: ClientId,
+        keys: SecAggKeys,
+        rng: &mut R,
+    ) -> Result<(Self, AdvertiseKeys)> {
         if cfg.position(id).is_none() {
             return Err(Error::UnknownClient { client: id });
         }
-        let enc_secret = crypto::secret_from(rng);
-        let mask_secret = crypto::secret_from(rng);
         let mut self_seed = [0u8; 32];
         rng.fill(&mut self_seed);
         let msg = AdvertiseKeys {
             client: id,
-            enc_key: PublicKey::from(&enc_secret).to_bytes(),
-            mask_key: PublicKey::from(&mask_secret).to_bytes(),
+            enc_key: keys.enc_public(),
+            mask_key: keys.mask_public(),
         };
         Ok((
             Self {
                 cfg,
                 id,
-                enc_secret,
-                mask_secret,
+                keys,
                 self_seed,
                 neighbours: BTreeMap::new(),
                 share_keys: BTreeMap::new(),
+                pair_seeds: BTreeMap::new(),
                 advertised: msg.clone(),
                 held: BTreeMap::new(),
+                answered: None,
                 stage: Stage::Advertised,
             },
             msg,
         ))
+    }
+
+    /// The client's keys, with the agreements computed this round, for its next round.
+    pub fn into_keys(self) -> SecAggKeys {
+        self.keys
     }
 
     /// This client's id.
@@ -143,6 +165,9 @@ impl SecAggClient {
                 neighbours.insert(v, k.clone());
             }
         }
+        let enc_peers = neighbours.values().map(|k| k.enc_key).collect();
+        let mask_peers = neighbours.values().map(|k| k.mask_key).collect();
+        self.keys.retain_peers(&enc_peers, &mask_peers);
         let holders: Vec<ClientId> = std::iter::once(self.id)
             .chain(neighbours.keys().copied())
             .collect();
@@ -161,7 +186,7 @@ impl SecAggClient {
             .map(|&h| self.cfg.share_x(h).unwrap_or(0))
             .collect();
         let seed_shares = shamir::split(&self.self_seed, t, &xs, rng);
-        let key_shares = shamir::split(&self.mask_secret.to_bytes(), t, &xs, rng);
+        let key_shares = shamir::split(&self.keys.mask_secret_bytes(), t, &xs, rng);
         let mut out = Vec::with_capacity(neighbours.len());
         for ((&h, s), k) in holders.iter().zip(seed_shares).zip(key_shares) {
             if h == self.id {
@@ -173,7 +198,8 @@ impl SecAggClient {
             plain.extend_from_slice(&s.to_bytes());
             plain.extend_from_slice(&k.to_bytes());
             let to_key = neighbours.get(&h).map(|k| k.enc_key).unwrap_or_default();
-            let key = crypto::share_key(&self.enc_secret, &to_key, self.cfg.round(), self.id, h)?;
+            let shared = self.keys.enc_shared(&to_key)?;
+            let key = crypto::share_key_from(&shared, self.cfg.round(), self.id, h);
             let ciphertext = crypto::seal(&key, self.cfg.round(), self.id, h, &plain)?;
             self.share_keys.insert(h, key);
             out.push(EncryptedShare {
@@ -243,14 +269,10 @@ impl SecAggClient {
             if !self.held.contains_key(&v) {
                 continue;
             }
-            let seed = crypto::pair_seed(
-                &self.mask_secret,
-                &keys.mask_key,
-                self.cfg.round(),
-                self.id,
-                v,
-            )?;
+            let shared = self.keys.mask_shared(&keys.mask_key)?;
+            let seed = crypto::pair_seed_from(&shared, self.cfg.round(), self.id, v);
             crypto::apply_mask(seed, self.id > v, &mut values);
+            self.pair_seeds.insert(v, seed);
         }
         self.stage = Stage::Masked;
         Ok(MaskedInput {
@@ -260,7 +282,8 @@ impl SecAggClient {
     }
 
     /// Reveal, for each client whose shares this client holds, the self-mask share if it
-    /// survived or the key share if it dropped — never both.
+    /// survived, or if it dropped its key share ([`Recovery::KeyShares`]) or this round's
+    /// pairwise seed with it ([`Recovery::PairSeeds`]) — never both kinds for one client.
     ///
     /// # Errors
     /// [`Error::WrongPhase`] out of order; [`Error::Malformed`] if the request lists a client
@@ -291,15 +314,64 @@ impl SecAggClient {
             client: self.id,
             self_mask_shares: BTreeMap::new(),
             key_shares: BTreeMap::new(),
+            pair_seeds: BTreeMap::new(),
         };
         for (&owner, &(s, k)) in &self.held {
             if req.survivors.contains(&owner) {
                 out.self_mask_shares.insert(owner, s);
             } else if req.dropped.contains(&owner) {
-                out.key_shares.insert(owner, k);
+                match self.cfg.recovery() {
+                    Recovery::KeyShares => {
+                        out.key_shares.insert(owner, k);
+                    }
+                    Recovery::PairSeeds => {
+                        if let Some(seed) = self.pair_seeds.get(&owner) {
+                            out.pair_seeds.insert(owner, *seed);
+                        }
+                    }
+                }
             }
         }
+        self.answered = Some(req.clone());
         self.stage = Stage::Done;
         Ok(out)
+    }
+
+    /// Answer the fallback of [`Recovery::PairSeeds`]: the key shares of dropped clients this
+    /// client holds, only for clients its unmask answer treated as dropped (so the server
+    /// still never gets both secrets of one client).
+    ///
+    /// # Errors
+    /// [`Error::WrongPhase`] before [`unmask`](Self::unmask) or under
+    /// [`Recovery::KeyShares`] (the shares were already revealed); [`Error::Malformed`] if the
+    /// request names a client that was not listed as dropped.
+    pub fn reveal_key_shares(&self, req: &KeyShareRequest) -> Result<UnmaskShares> {
+        self.expect(Stage::Done, "reveal_key_shares")?;
+        let answered = self.answered.as_ref().ok_or(Error::WrongPhase {
+            action: "reveal_key_shares",
+            phase: self.stage.name(),
+        })?;
+        if self.cfg.recovery() != Recovery::PairSeeds {
+            return Err(Error::WrongPhase {
+                action: "reveal_key_shares",
+                phase: "key shares already revealed",
+            });
+        }
+        if !req.dropped.is_subset(&answered.dropped) {
+            return Err(Error::Malformed {
+                reason: "key shares requested for a client not reported as dropped",
+            });
+        }
+        let key_shares = req
+            .dropped
+            .iter()
+            .filter_map(|owner| self.held.get(owner).map(|&(_, k)| (*owner, k)))
+            .collect();
+        Ok(UnmaskShares {
+            client: self.id,
+            self_mask_shares: BTreeMap::new(),
+            key_shares,
+            pair_seeds: BTreeMap::new(),
+        })
     }
 }

@@ -10,9 +10,28 @@ use crate::update::ClientId;
 /// Largest model dimension a secure-aggregation round accepts.
 pub const MAX_DIM: usize = 1 << 28;
 
+/// How the server cancels the pairwise masks of clients that dropped after sharing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Recovery {
+    /// SecAgg/SecAgg+ as published: survivors reveal their Shamir shares of each dropped
+    /// client's mask secret key; the server reconstructs the key and recomputes every
+    /// agreement of that client. The key is then known to the server and must be rotated.
+    #[default]
+    KeyShares,
+    /// Survivors reveal, for each dropped neighbour, only this round's pairwise seed with it
+    /// (a value derived from the agreement, the round and both ids). No secret key leaves a
+    /// client, so keys can live for a whole session, and the server computes no agreement.
+    /// If a dropped client's surviving neighbour does not answer the unmask request, the
+    /// server falls back to key shares for that client
+    /// ([`SecAggServer::key_share_request`](crate::secagg::SecAggServer::key_share_request)).
+    PairSeeds,
+}
+
 /// Validated parameters of one secure-aggregation round. Build with [`SecAggConfig::builder`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecAggConfig {
+    #[serde(default)]
+    recovery: Recovery,
     round: u64,
     clients: Vec<ClientId>,
     dim: usize,
@@ -31,6 +50,7 @@ pub struct SecAggConfigBuilder {
     neighbours: Option<usize>,
     threshold: Option<usize>,
     max_dropout_permille: u32,
+    recovery: Recovery,
 }
 
 impl SecAggConfig {
@@ -44,7 +64,13 @@ impl SecAggConfig {
             neighbours: None,
             threshold: None,
             max_dropout_permille: 0,
+            recovery: Recovery::KeyShares,
         }
+    }
+
+    /// How dropped clients' pairwise masks are cancelled.
+    pub fn recovery(&self) -> Recovery {
+        self.recovery
     }
 
     /// Round number (mixed into every derived key).
@@ -137,6 +163,13 @@ impl SecAggConfigBuilder {
         self
     }
 
+    /// How dropped clients' pairwise masks are cancelled. Default: [`Recovery::KeyShares`].
+    #[must_use]
+    pub fn recovery(mut self, recovery: Recovery) -> Self {
+        self.recovery = recovery;
+        self
+    }
+
     /// Validate everything and build the configuration.
     ///
     /// # Errors
@@ -195,6 +228,7 @@ impl SecAggConfigBuilder {
         }
         let max_abs_param = i32::try_from(i64::from(i32::MAX) / n as i64).unwrap_or(i32::MAX);
         Ok(SecAggConfig {
+            recovery: self.recovery,
             round: self.round,
             clients,
             dim: self.dim,

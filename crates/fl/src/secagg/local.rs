@@ -6,7 +6,7 @@ use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
 use crate::error::{Error, Result};
-use crate::secagg::{SecAggClient, SecAggConfig, SecAggServer, SecAggSum};
+use crate::secagg::{SecAggClient, SecAggConfig, SecAggKeys, SecAggServer, SecAggSum};
 use crate::update::ClientId;
 
 /// Which clients fail, and when.
@@ -36,6 +36,34 @@ pub fn run_round<R: Rng + ?Sized>(
     dropouts: &Dropouts,
     rng: &mut R,
 ) -> Result<SecAggSum> {
+    run(cfg, inputs, dropouts, None, rng)
+}
+
+/// [`run_round`] for one round of a session: each client uses (and updates) its long-lived
+/// keys in `keys`, generated on first use; after the round, clients whose mask key the server
+/// reconstructed get a fresh one. With [`Recovery::PairSeeds`](crate::secagg::Recovery) a
+/// session computes each client's agreements once instead of every round.
+///
+/// # Errors
+/// As [`run_round`]. A client that was mid-round when an error stopped it loses its keys and
+/// gets fresh ones next time.
+pub fn run_session_round<R: Rng + ?Sized>(
+    cfg: &SecAggConfig,
+    inputs: &BTreeMap<ClientId, Vec<i32>>,
+    dropouts: &Dropouts,
+    keys: &mut BTreeMap<ClientId, SecAggKeys>,
+    rng: &mut R,
+) -> Result<SecAggSum> {
+    run(cfg, inputs, dropouts, Some(keys), rng)
+}
+
+fn run<R: Rng + ?Sized>(
+    cfg: &SecAggConfig,
+    inputs: &BTreeMap<ClientId, Vec<i32>>,
+    dropouts: &Dropouts,
+    mut keys: Option<&mut BTreeMap<ClientId, SecAggKeys>>,
+    rng: &mut R,
+) -> Result<SecAggSum> {
     if let Some(&c) = inputs.keys().find(|c| cfg.position(**c).is_none()) {
         return Err(Error::UnknownClient { client: c });
     }
@@ -46,10 +74,39 @@ pub fn run_round<R: Rng + ?Sized>(
         if !inputs.contains_key(&id) || dropouts.before_keys.contains(&id) {
             continue;
         }
-        let (client, keys) = SecAggClient::new(cfg.clone(), id, &mut client_rng)?;
-        server.receive_keys(keys)?;
+        let own = match keys.as_deref_mut() {
+            Some(map) => map
+                .remove(&id)
+                .unwrap_or_else(|| SecAggKeys::generate(&mut client_rng)),
+            None => SecAggKeys::generate(&mut client_rng),
+        };
+        let (client, advertised) = SecAggClient::with_keys(cfg.clone(), id, own, &mut client_rng)?;
+        server.receive_keys(advertised)?;
         clients.insert(id, (client, client_rng));
     }
+    let result = drive(&mut server, &mut clients, inputs, dropouts);
+    if let Some(map) = keys {
+        let revealed = result
+            .as_ref()
+            .map(|s| s.revealed_keys.clone())
+            .unwrap_or_default();
+        for (id, (client, _)) in clients {
+            let mut own = client.into_keys();
+            if revealed.contains(&id) {
+                own.rotate_mask_key(rng);
+            }
+            map.insert(id, own);
+        }
+    }
+    result
+}
+
+fn drive(
+    server: &mut SecAggServer,
+    clients: &mut BTreeMap<ClientId, (SecAggClient, ChaCha20Rng)>,
+    inputs: &BTreeMap<ClientId, Vec<i32>>,
+    dropouts: &Dropouts,
+) -> Result<SecAggSum> {
     let roster = server.close_keys()?;
     for (id, (client, client_rng)) in clients.iter_mut() {
         if dropouts.before_shares.contains(id) {
@@ -70,12 +127,22 @@ pub fn run_round<R: Rng + ?Sized>(
         server.receive_masked(masked)?;
     }
     let request = server.close_masked()?;
-    for id in &request.survivors {
-        if dropouts.before_unmask.contains(id) {
-            continue;
-        }
+    let answering: Vec<ClientId> = request
+        .survivors
+        .iter()
+        .filter(|id| !dropouts.before_unmask.contains(id))
+        .copied()
+        .collect();
+    for id in &answering {
         if let Some((client, _)) = clients.get_mut(id) {
             server.receive_unmask(client.unmask(&request)?)?;
+        }
+    }
+    if let Some(wanted) = server.key_share_request() {
+        for id in &answering {
+            if let Some((client, _)) = clients.get(id) {
+                server.receive_key_shares(client.reveal_key_shares(&wanted)?)?;
+            }
         }
     }
     server.finish()

@@ -7,10 +7,11 @@ use x25519_dalek::{PublicKey, StaticSecret};
 
 use crate::error::{Error, Result};
 use crate::fixed;
-use crate::secagg::config::SecAggConfig;
+use crate::secagg::config::{Recovery, SecAggConfig};
 use crate::secagg::shamir::{self, Share};
 use crate::secagg::{
-    AdvertiseKeys, EncryptedShare, KeyRoster, MaskedInput, UnmaskRequest, UnmaskShares, crypto,
+    AdvertiseKeys, EncryptedShare, KeyRoster, KeyShareRequest, MaskedInput, UnmaskRequest,
+    UnmaskShares, crypto,
 };
 use crate::update::ClientId;
 
@@ -42,6 +43,11 @@ pub struct SecAggSum {
     pub sum: Vec<i32>,
     /// Clients whose inputs are in the sum, ascending.
     pub contributors: Vec<ClientId>,
+    /// Dropped clients whose mask secret key the server reconstructed, ascending: each must
+    /// rotate its mask key ([`SecAggKeys::rotate_mask_key`](crate::secagg::SecAggKeys::rotate_mask_key))
+    /// before it takes part again.
+    #[serde(default)]
+    pub revealed_keys: Vec<ClientId>,
 }
 
 impl SecAggSum {
@@ -68,6 +74,7 @@ pub struct SecAggServer {
     masked: BTreeMap<ClientId, Vec<u32>>,
     request: Option<UnmaskRequest>,
     unmask: BTreeMap<ClientId, UnmaskShares>,
+    fallback: BTreeMap<ClientId, UnmaskShares>,
 }
 
 impl SecAggServer {
@@ -81,6 +88,7 @@ impl SecAggServer {
             masked: BTreeMap::new(),
             request: None,
             unmask: BTreeMap::new(),
+            fallback: BTreeMap::new(),
         }
     }
 
@@ -272,13 +280,100 @@ impl SecAggServer {
             .self_mask_shares
             .keys()
             .all(|c| req.survivors.contains(c))
-            && msg.key_shares.keys().all(|c| req.dropped.contains(c));
+            && msg.key_shares.keys().all(|c| req.dropped.contains(c))
+            && msg.pair_seeds.keys().all(|c| req.dropped.contains(c));
         if !ok {
             return Err(Error::Malformed {
                 reason: "unmask shares for clients outside the request",
             });
         }
+        let mode_ok = match self.cfg.recovery() {
+            Recovery::KeyShares => msg.pair_seeds.is_empty(),
+            Recovery::PairSeeds => {
+                let neighbours = self.cfg.neighbours(msg.client);
+                msg.key_shares.is_empty() && msg.pair_seeds.keys().all(|c| neighbours.contains(c))
+            }
+        };
+        if !mode_ok {
+            return Err(Error::Malformed {
+                reason: "unmask answer reveals secrets this recovery mode does not use",
+            });
+        }
         self.unmask.insert(msg.client, msg);
+        Ok(())
+    }
+
+    /// The surviving neighbours of dropped client `v` (they masked with `v`), each with the
+    /// pairwise seed it revealed, if any.
+    fn revealed_seeds(
+        &self,
+        req: &UnmaskRequest,
+        v: ClientId,
+    ) -> Vec<(ClientId, Option<[u8; 32]>)> {
+        self.cfg
+            .neighbours(v)
+            .into_iter()
+            .filter(|u| req.survivors.contains(u))
+            .map(|u| {
+                let seed = self
+                    .unmask
+                    .get(&u)
+                    .and_then(|m| m.pair_seeds.get(&v))
+                    .copied();
+                (u, seed)
+            })
+            .collect()
+    }
+
+    /// Under [`Recovery::PairSeeds`], once the unmask answers are in: the dropped clients
+    /// whose masks cannot be cancelled from revealed seeds because a surviving neighbour did
+    /// not answer. Send the request to the survivors and feed their answers to
+    /// [`receive_key_shares`](Self::receive_key_shares) before [`finish`](Self::finish).
+    /// `None` when every seed is in (always under [`Recovery::KeyShares`]).
+    pub fn key_share_request(&self) -> Option<KeyShareRequest> {
+        if self.stage != Stage::Unmask || self.cfg.recovery() != Recovery::PairSeeds {
+            return None;
+        }
+        let req = self.request.as_ref()?;
+        let dropped: BTreeSet<ClientId> = req
+            .dropped
+            .iter()
+            .filter(|&&v| self.revealed_seeds(req, v).iter().any(|(_, s)| s.is_none()))
+            .copied()
+            .collect();
+        (!dropped.is_empty()).then_some(KeyShareRequest { dropped })
+    }
+
+    /// Accept a survivor's answer to the [`key_share_request`](Self::key_share_request).
+    ///
+    /// # Errors
+    /// [`Error::WrongPhase`] when no key shares are needed, [`Error::UnknownClient`] for a
+    /// non-survivor, [`Error::DuplicateClient`], or [`Error::Malformed`] for anything but
+    /// key shares of the requested clients.
+    pub fn receive_key_shares(&mut self, msg: UnmaskShares) -> Result<()> {
+        let wanted = self.key_share_request().ok_or(Error::WrongPhase {
+            action: "receive_key_shares",
+            phase: self.stage.name(),
+        })?;
+        let survivor = self
+            .request
+            .as_ref()
+            .is_some_and(|r| r.survivors.contains(&msg.client));
+        if !survivor {
+            return Err(Error::UnknownClient { client: msg.client });
+        }
+        if self.fallback.contains_key(&msg.client) {
+            return Err(Error::DuplicateClient { client: msg.client });
+        }
+        if !msg.self_mask_shares.is_empty()
+            || !msg.pair_seeds.is_empty()
+            || !msg.key_shares.keys().all(|c| wanted.dropped.contains(c))
+        {
+            return Err(Error::Malformed {
+                reason: "key-share answer carries other secrets or other clients",
+            });
+        }
+        self.fallback.insert(msg.client, msg);
         Ok(())
     }
 
@@ -304,23 +399,36 @@ impl SecAggServer {
             }
         }
         let collect = |owner: ClientId, self_mask: bool| -> Vec<Share> {
-            self.unmask
-                .values()
-                .filter_map(|m| {
-                    let map = if self_mask {
-                        &m.self_mask_shares
-                    } else {
-                        &m.key_shares
-                    };
-                    map.get(&owner).copied()
-                })
+            let answers = self.unmask.values();
+            if self_mask {
+                return answers
+                    .filter_map(|m| m.self_mask_shares.get(&owner).copied())
+                    .collect();
+            }
+            answers
+                .chain(self.fallback.values())
+                .filter_map(|m| m.key_shares.get(&owner).copied())
                 .collect()
         };
         for &u in &req.survivors {
             let seed = shamir::reconstruct(&collect(u, true), t).map_err(|e| annotate(e, u))?;
             crypto::apply_mask(seed, true, &mut sum);
         }
+        let mut revealed_keys = Vec::new();
         for &v in &req.dropped {
+            if self.cfg.recovery() == Recovery::PairSeeds {
+                let seeds = self.revealed_seeds(&req, v);
+                if seeds.iter().all(|(_, s)| s.is_some()) {
+                    for (u, seed) in seeds {
+                        if let Some(seed) = seed {
+                            // u added the mask if u < v and subtracted it otherwise; undo that.
+                            crypto::apply_mask(seed, u < v, &mut sum);
+                        }
+                    }
+                    continue;
+                }
+            }
+            revealed_keys.push(v);
             let sk = shamir::reconstruct(&collect(v, false), t).map_err(|e| annotate(e, v))?;
             let secret = StaticSecret::from(sk);
             let advertised = self.keys.get(&v).map(|k| k.mask_key);
@@ -345,6 +453,7 @@ impl SecAggServer {
         Ok(SecAggSum {
             sum: sum.into_iter().map(|x| x as i32).collect(),
             contributors: req.survivors.into_iter().collect(),
+            revealed_keys,
         })
     }
 }

@@ -274,3 +274,185 @@ mod garbage {
         }
     }
 }
+
+fn session_cfg(round: u64, n: u64, dim: usize, k: Option<usize>) -> SecAggConfig {
+    let mut b = SecAggConfig::builder(round, (0..n).map(ClientId).collect(), dim)
+        .max_dropout_permille(300)
+        .recovery(Recovery::PairSeeds);
+    if let Some(k) = k {
+        b = b.neighbours(k);
+    }
+    b.build().unwrap()
+}
+
+#[test]
+fn session_keys_give_exact_sums_over_rounds_with_changing_dropouts() {
+    let x = inputs(10, 129);
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let mut keys = BTreeMap::new();
+    let rounds: [&[u64]; 4] = [&[2, 5, 7], &[], &[0, 9], &[5]];
+    let mut first_public = BTreeMap::new();
+    for (r, gone) in rounds.iter().enumerate() {
+        for k in [None, Some(6)] {
+            let cfg = session_cfg(100 + r as u64, 10, 129, k);
+            let d = Dropouts {
+                before_masked: set(gone),
+                ..Dropouts::default()
+            };
+            let mut session = if k.is_none() {
+                std::mem::take(&mut keys)
+            } else {
+                BTreeMap::new()
+            };
+            let out = local::run_session_round(&cfg, &x, &d, &mut session, &mut rng).unwrap();
+            assert_eq!(out.sum, plain_sum(&x, &set(gone)), "round {r}, k {k:?}");
+            // Seeds, not keys, were revealed: no key needs rotating.
+            assert!(out.revealed_keys.is_empty());
+            if k.is_none() {
+                keys = session;
+            }
+        }
+        if r == 0 {
+            first_public = keys.iter().map(|(c, k)| (*c, k.mask_public())).collect();
+        }
+    }
+    // The same long-lived keys served every round.
+    let now: BTreeMap<_, _> = keys.iter().map(|(c, k)| (*c, k.mask_public())).collect();
+    assert_eq!(now, first_public);
+}
+
+#[test]
+fn session_masks_differ_between_rounds() {
+    let x = inputs(4, 64);
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    let mut keys: BTreeMap<ClientId, SecAggKeys> = (0..4)
+        .map(|c| (ClientId(c), SecAggKeys::generate(&mut rng)))
+        .collect();
+    let mut masked_of_0 = Vec::new();
+    for round in [1, 2] {
+        let cfg = session_cfg(round, 4, 64, None);
+        let mut server = SecAggServer::new(cfg.clone());
+        let mut clients = BTreeMap::new();
+        for c in 0..4 {
+            let own = keys.remove(&ClientId(c)).unwrap();
+            let (client, adv) =
+                SecAggClient::with_keys(cfg.clone(), ClientId(c), own, &mut rng).unwrap();
+            server.receive_keys(adv).unwrap();
+            clients.insert(ClientId(c), client);
+        }
+        let roster = server.close_keys().unwrap();
+        for (id, client) in &mut clients {
+            let shares = client.share_keys(&roster, &mut rng).unwrap();
+            server.receive_shares(*id, shares).unwrap();
+        }
+        let inbox = server.close_shares().unwrap();
+        let client = clients.get_mut(&ClientId(0)).unwrap();
+        masked_of_0.push(client.mask(&inbox[&ClientId(0)], &x[&ClientId(0)]).unwrap());
+        for (id, client) in clients {
+            keys.insert(id, client.into_keys());
+        }
+    }
+    // Same client, same keys, same input: the per-round seeds make the masked vectors unrelated.
+    let same = masked_of_0[0]
+        .values
+        .iter()
+        .zip(&masked_of_0[1].values)
+        .filter(|(a, b)| a == b)
+        .count();
+    assert!(same <= 1, "{same} equal masked entries across rounds");
+}
+
+#[test]
+fn silent_neighbour_of_a_dropped_client_falls_back_to_key_shares() {
+    let x = inputs(10, 77);
+    let mut rng = ChaCha20Rng::seed_from_u64(13);
+    let mut keys = BTreeMap::new();
+    let cfg = session_cfg(1, 10, 77, Some(6));
+    let before = {
+        // Warm the session so the keys exist before the round under test.
+        let out =
+            local::run_session_round(&cfg, &x, &Dropouts::default(), &mut keys, &mut rng).unwrap();
+        assert_eq!(out.sum, plain_sum(&x, &BTreeSet::new()));
+        keys.get(&ClientId(3)).unwrap().mask_public()
+    };
+    // 3 drops after sharing; its neighbour 4 sends its masked input but never answers the
+    // unmask request, so the seed (4, 3) is missing: the server must rebuild 3's key.
+    let cfg = session_cfg(2, 10, 77, Some(6));
+    let d = Dropouts {
+        before_masked: set(&[3]),
+        before_unmask: set(&[4]),
+        ..Dropouts::default()
+    };
+    let out = local::run_session_round(&cfg, &x, &d, &mut keys, &mut rng).unwrap();
+    assert_eq!(out.sum, plain_sum(&x, &set(&[3])));
+    assert_eq!(out.revealed_keys, vec![ClientId(3)]);
+    // The revealed key was rotated; the next round still sums exactly.
+    assert_ne!(keys.get(&ClientId(3)).unwrap().mask_public(), before);
+    let cfg = session_cfg(3, 10, 77, Some(6));
+    let out =
+        local::run_session_round(&cfg, &x, &Dropouts::default(), &mut keys, &mut rng).unwrap();
+    assert_eq!(out.sum, plain_sum(&x, &BTreeSet::new()));
+}
+
+#[test]
+fn pair_seed_answers_are_checked() {
+    let x = inputs(6, 16);
+    let mut rng = ChaCha20Rng::seed_from_u64(14);
+    let cfg = session_cfg(1, 6, 16, Some(2));
+    let mut server = SecAggServer::new(cfg.clone());
+    let mut clients = BTreeMap::new();
+    for c in 0..6 {
+        let (client, adv) = SecAggClient::new(cfg.clone(), ClientId(c), &mut rng).unwrap();
+        server.receive_keys(adv).unwrap();
+        clients.insert(ClientId(c), client);
+    }
+    let roster = server.close_keys().unwrap();
+    for (id, client) in &mut clients {
+        let shares = client.share_keys(&roster, &mut rng).unwrap();
+        server.receive_shares(*id, shares).unwrap();
+    }
+    let inbox = server.close_shares().unwrap();
+    for (id, client) in &mut clients {
+        if *id != ClientId(0) {
+            let m = client.mask(&inbox[id], &x[id]).unwrap();
+            server.receive_masked(m).unwrap();
+        }
+    }
+    let req = server.close_masked().unwrap();
+    assert_eq!(req.dropped, set(&[0]));
+    let honest = clients.get_mut(&ClientId(1)).unwrap().unmask(&req).unwrap();
+    // Client 1 neighbours 0 (ring of 2): it reveals the seed, not a key share.
+    assert!(honest.key_shares.is_empty());
+    assert!(honest.pair_seeds.contains_key(&ClientId(0)));
+    // A seed for a survivor, a seed claimed by a non-neighbour, and a key share are refused.
+    let mut bad = honest.clone();
+    bad.pair_seeds.insert(ClientId(2), [7; 32]);
+    assert!(matches!(
+        server.receive_unmask(bad),
+        Err(Error::Malformed { .. })
+    ));
+    let mut far = clients.get_mut(&ClientId(3)).unwrap().unmask(&req).unwrap();
+    assert!(far.pair_seeds.is_empty(), "3 is not a neighbour of 0");
+    far.pair_seeds.insert(ClientId(0), [7; 32]);
+    assert!(matches!(
+        server.receive_unmask(far),
+        Err(Error::Malformed { .. })
+    ));
+    let mut keyed = honest.clone();
+    keyed.key_shares.insert(
+        ClientId(0),
+        *honest.self_mask_shares.values().next().unwrap(),
+    );
+    assert!(matches!(
+        server.receive_unmask(keyed),
+        Err(Error::Malformed { .. })
+    ));
+    // Key shares are only released for clients the unmask answer treated as dropped.
+    let client = clients.get(&ClientId(1)).unwrap();
+    let wrong = KeyShareRequest { dropped: set(&[2]) };
+    assert!(matches!(
+        client.reveal_key_shares(&wrong),
+        Err(Error::Malformed { .. })
+    ));
+    server.receive_unmask(honest).unwrap();
+}

@@ -1392,6 +1392,9 @@ impl Learn {
                         client: ClientId(u64::from(idx)),
                         self_mask_shares: BTreeMap::new(),
                         key_shares: BTreeMap::new(),
+                        // The chain runs SecAgg+ as published (key shares), where keys
+                        // are fresh every round.
+                        pair_seeds: BTreeMap::new(),
                     };
                     for (owner, is_self, x, y) in stored {
                         let share = Share { x, y };

@@ -4,6 +4,12 @@
 //! are submitted in-process through the node's API. With more validators, each runs as its own
 //! `counterweight node` process on loopback and transfers go over HTTP to all of them; finality
 //! is observed on the event stream of validator 0.
+//!
+//! Submission starts once every validator has finalized a couple of blocks, so the numbers
+//! describe a running network rather than the first views' timeouts while peers connect.
+//! `--keep DIR` leaves the homes behind; with `COUNTERWEIGHT_LOG=info,consensus=debug` each
+//! `node.log` then shows, per block, how long building, verifying and the durable commit took
+//! (also exported as the `ledger_*_seconds` histograms on `/metrics`).
 
 use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, Subcommand};
@@ -21,10 +27,6 @@ use std::{
 };
 
 use crate::Global;
-
-/// Transfers per submission: the benchmark submits in batches (`POST /v1/txs/batch` for node
-/// processes, the same batch admission in-process for the devnet), as a busy client would.
-const SUBMIT_BATCH: usize = 256;
 
 /// Finalized height every validator must reach before the first submission.
 const WARM_HEIGHT: u64 = 2;
@@ -68,6 +70,11 @@ pub struct ChainArgs {
     /// Give up waiting for finality after this many seconds.
     #[arg(long, default_value_t = 120)]
     pub timeout_secs: u64,
+    /// Transfers per submission: the benchmark submits in batches (`POST /v1/txs/batch` for
+    /// node processes, the same batch admission in-process for the devnet), as busy clients
+    /// would; each submitting thread sends one batch every `batch / rate` seconds.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub batch: u16,
     /// Keep the network's home directories (genesis, keys, data, each node's `node.log`)
     /// under this new directory instead of a temporary one, to inspect them afterwards.
     #[arg(long)]
@@ -377,7 +384,8 @@ fn embedded(
         let mut sent = 0u64;
         let mut txs = txs.into_iter().peekable();
         while txs.peek().is_some() {
-            let batch: Vec<SignedTransaction> = txs.by_ref().take(SUBMIT_BATCH).collect();
+            let batch: Vec<SignedTransaction> =
+                txs.by_ref().take(usize::from(args.batch)).collect();
             pace(start, sent, args.rate);
             sent += batch.len() as u64;
             let hashes: Vec<Hash> = batch.iter().map(SignedTransaction::hash).collect();
@@ -497,6 +505,7 @@ fn processes(
     }
     let start = Instant::now();
     let rate = args.rate / clients.len() as u64;
+    let batch_size = usize::from(args.batch);
     let submitters: Vec<_> = per_node
         .into_iter()
         .zip(clients.iter().cloned())
@@ -504,7 +513,7 @@ fn processes(
             let tracker = tracker.clone();
             std::thread::spawn(move || {
                 let mut sent = 0u64;
-                for batch in txs.chunks(SUBMIT_BATCH) {
+                for batch in txs.chunks(batch_size) {
                     pace(start, sent, rate);
                     sent += batch.len() as u64;
                     let bytes: Vec<_> = batch.iter().map(SignedTransaction::to_bytes).collect();

@@ -61,9 +61,10 @@ pub struct ChainArgs {
     /// Offered load in transfers per second (0: as fast as possible).
     #[arg(long, default_value_t = 0)]
     pub rate: u64,
-    /// Minimum milliseconds between blocks.
-    #[arg(long, default_value_t = 50)]
-    pub block_interval_ms: u64,
+    /// Minimum milliseconds between blocks [default: the node's 50 on the devnet, the
+    /// testnet's 150 with node processes].
+    #[arg(long)]
+    pub block_interval_ms: Option<u64>,
     /// First loopback port for the validators (p2p and RPC use consecutive ports).
     #[arg(long, default_value_t = 28_400)]
     pub base_port: u16,
@@ -256,7 +257,11 @@ fn bench_chain(args: &ChainArgs) -> anyhow::Result<BenchReport> {
         validators: args.validators,
         dev_accounts: args.accounts,
         base_port: args.base_port,
-        min_block_interval_ms: args.block_interval_ms,
+        min_block_interval_ms: args.block_interval_ms.unwrap_or(if args.validators == 1 {
+            NodeConfig::default().consensus.min_block_interval_ms
+        } else {
+            testnet::TESTNET_BLOCK_INTERVAL_MS
+        }),
         ..testnet::TestnetPlan::default()
     };
     let homes = testnet::init(&dir, &plan)?;

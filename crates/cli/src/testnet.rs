@@ -40,7 +40,7 @@ pub struct InitArgs {
     #[arg(long, default_value_t = 16)]
     pub accounts: u64,
     /// Minimum milliseconds between blocks.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = counterweight_node::testnet::TESTNET_BLOCK_INTERVAL_MS)]
     pub block_interval_ms: u64,
 }
 

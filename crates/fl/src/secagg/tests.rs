@@ -285,6 +285,35 @@ fn session_cfg(round: u64, n: u64, dim: usize, k: Option<usize>) -> SecAggConfig
     b.build().unwrap()
 }
 
+type Inbox = BTreeMap<ClientId, Vec<EncryptedShare>>;
+
+/// Every client of `cfg` advertises (with its entry in `keys`, or fresh keys) and shares;
+/// returns the server, the clients and their inboxes, ready to mask.
+fn through_sharing(
+    cfg: &SecAggConfig,
+    mut keys: Option<BTreeMap<ClientId, SecAggKeys>>,
+    rng: &mut ChaCha20Rng,
+) -> (SecAggServer, BTreeMap<ClientId, SecAggClient>, Inbox) {
+    let mut server = SecAggServer::new(cfg.clone());
+    let mut clients = BTreeMap::new();
+    for &id in cfg.clients() {
+        let own = keys
+            .as_mut()
+            .and_then(|k| k.remove(&id))
+            .unwrap_or_else(|| SecAggKeys::generate(rng));
+        let (client, adv) = SecAggClient::with_keys(cfg.clone(), id, own, rng).unwrap();
+        server.receive_keys(adv).unwrap();
+        clients.insert(id, client);
+    }
+    let roster = server.close_keys().unwrap();
+    for (id, client) in &mut clients {
+        let shares = client.share_keys(&roster, rng).unwrap();
+        server.receive_shares(*id, shares).unwrap();
+    }
+    let inbox = server.close_shares().unwrap();
+    (server, clients, inbox)
+}
+
 #[test]
 fn session_keys_give_exact_sums_over_rounds_with_changing_dropouts() {
     let x = inputs(10, 129);
@@ -331,21 +360,8 @@ fn session_masks_differ_between_rounds() {
     let mut masked_of_0 = Vec::new();
     for round in [1, 2] {
         let cfg = session_cfg(round, 4, 64, None);
-        let mut server = SecAggServer::new(cfg.clone());
-        let mut clients = BTreeMap::new();
-        for c in 0..4 {
-            let own = keys.remove(&ClientId(c)).unwrap();
-            let (client, adv) =
-                SecAggClient::with_keys(cfg.clone(), ClientId(c), own, &mut rng).unwrap();
-            server.receive_keys(adv).unwrap();
-            clients.insert(ClientId(c), client);
-        }
-        let roster = server.close_keys().unwrap();
-        for (id, client) in &mut clients {
-            let shares = client.share_keys(&roster, &mut rng).unwrap();
-            server.receive_shares(*id, shares).unwrap();
-        }
-        let inbox = server.close_shares().unwrap();
+        let own: BTreeMap<ClientId, SecAggKeys> = std::mem::take(&mut keys);
+        let (_server, mut clients, inbox) = through_sharing(&cfg, Some(own), &mut rng);
         let client = clients.get_mut(&ClientId(0)).unwrap();
         masked_of_0.push(client.mask(&inbox[&ClientId(0)], &x[&ClientId(0)]).unwrap());
         for (id, client) in clients {
@@ -399,19 +415,7 @@ fn pair_seed_answers_are_checked() {
     let x = inputs(6, 16);
     let mut rng = ChaCha20Rng::seed_from_u64(14);
     let cfg = session_cfg(1, 6, 16, Some(2));
-    let mut server = SecAggServer::new(cfg.clone());
-    let mut clients = BTreeMap::new();
-    for c in 0..6 {
-        let (client, adv) = SecAggClient::new(cfg.clone(), ClientId(c), &mut rng).unwrap();
-        server.receive_keys(adv).unwrap();
-        clients.insert(ClientId(c), client);
-    }
-    let roster = server.close_keys().unwrap();
-    for (id, client) in &mut clients {
-        let shares = client.share_keys(&roster, &mut rng).unwrap();
-        server.receive_shares(*id, shares).unwrap();
-    }
-    let inbox = server.close_shares().unwrap();
+    let (mut server, mut clients, inbox) = through_sharing(&cfg, None, &mut rng);
     for (id, client) in &mut clients {
         if *id != ClientId(0) {
             let m = client.mask(&inbox[id], &x[id]).unwrap();

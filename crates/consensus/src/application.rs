@@ -114,7 +114,7 @@ where
         mut ancestry: impl Ancestry<Self::Block>,
         _input: (),
     ) -> Option<Digested<Self::Block>> {
-        let parent = ancestry.next().await?;
+        let mut parent = ancestry.next().await?;
         // Wait out the minimum interval after the parent so transactions batch into blocks.
         let interval_ms = u64::try_from(self.min_block_interval.as_millis()).unwrap_or(u64::MAX);
         let earliest_ms = L::timestamp_ms(parent.inner().inner()).saturating_add(interval_ms);
@@ -130,11 +130,12 @@ where
         let mut replayed = false;
         let block = loop {
             let ledger = self.ledger.clone();
-            let parent_block = parent.inner().inner().clone();
-            let built = off_executor(&runtime, move || {
-                ledger.propose(&parent_block, timestamp_ms, proposer)
+            let (built, p) = off_executor(&runtime, move || {
+                let built = ledger.propose(parent.inner().inner(), timestamp_ms, proposer);
+                (built, parent)
             })
             .await?;
+            parent = p;
             match built {
                 Ok(Verdict::Valid(block)) => break block,
                 Ok(Verdict::UnknownParent) if !replayed => {
@@ -191,17 +192,19 @@ where
         }
         let started = runtime.current();
         let mut replayed = false;
+        let (mut parent, mut block) = (parent, block);
         let valid = loop {
             let ledger = self.ledger.clone();
-            let (parent_block, child) = (
-                parent.inner().inner().clone(),
-                block.inner().inner().clone(),
-            );
-            let Some(verdict) =
-                off_executor(&runtime, move || ledger.verify(&parent_block, &child)).await
+            // The blocks travel to the worker and back instead of being copied.
+            let Some((verdict, p, b)) = off_executor(&runtime, move || {
+                let verdict = ledger.verify(parent.inner().inner(), block.inner().inner());
+                (verdict, parent, block)
+            })
+            .await
             else {
-                break false;
+                return false;
             };
+            (parent, block) = (p, b);
             match verdict {
                 Ok(Verdict::Valid(())) => break true,
                 Ok(Verdict::UnknownParent) if !replayed => {

@@ -14,7 +14,7 @@ pub const MAX_MODEL_BYTES: usize = 8 << 20;
 /// Proof-system parameters hashed into every model id.
 pub const PROOF_SYSTEM_PARAMS: &str = concat!(
     "zkml-v1;curve=grumpkin;commitment=hyrax-pedersen;max_columns=1024;",
-    "sumcheck=committed;range=bit-decomposition;transcript=blake3"
+    "sumcheck=committed,derived-constant;range=bit-decomposition;transcript=blake3"
 );
 const ID_CONTEXT: &str = "counterweight zkml-v1 model id";
 const PART_CONTEXT: &str = "counterweight zkml-v1 model part";

@@ -11,10 +11,9 @@ use crate::error::{Error, Result};
 use crate::field::{Affine, Fr};
 
 const PROOF_MAGIC: &[u8; 4] = b"CWZP";
-/// Version of the proof encoding written by [`Proof::encode`]: 2 (compressed points).
-pub const PROOF_FORMAT_VERSION: u16 = 2;
-/// The first version (uncompressed points), still accepted by [`Proof::decode`].
-const PROOF_FORMAT_V1: u16 = 1;
+/// Version of the proof encoding (and of the protocol it carries): 3. Versions 1 and 2 carried
+/// a proof of each sumcheck round's sum, which version 3 derives instead; they are rejected.
+pub const PROOF_FORMAT_VERSION: u16 = 3;
 /// Largest accepted proof.
 pub const MAX_PROOF_BYTES: usize = 1 << 20;
 const MAX_ROUNDS: usize = 64;
@@ -29,14 +28,12 @@ pub struct ZeroProof {
     pub z: Fr,
 }
 
-/// One committed sumcheck round: commitments to the round polynomial's coefficients and a
-/// proof that they sum to the running claim.
+/// One committed sumcheck round: commitments to the round polynomial's coefficients of degree
+/// 1 and up. The constant term's commitment follows from `g(0) + g(1) = claim`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoundProof {
-    /// Commitments to the coefficients, constant term first.
+    /// Commitments to the coefficients of `x^1 .. x^degree`.
     pub coeffs: Vec<Affine>,
-    /// `g(0) + g(1) - claim` opens to zero.
-    pub zero: ZeroProof,
 }
 
 /// A committed sumcheck.
@@ -129,21 +126,13 @@ pub struct Proof {
     pub weights: BatchProof,
 }
 
-/// A group element: 64 bytes uncompressed in version 1, 32 bytes compressed from version 2.
-fn get_point(r: &mut Reader<'_>, v: u16) -> Result<Affine> {
-    if v == PROOF_FORMAT_V1 {
-        r.point()
-    } else {
-        r.point_compressed()
-    }
+/// A group element: 32 bytes compressed.
+fn get_point(r: &mut Reader<'_>, _v: u16) -> Result<Affine> {
+    r.point_compressed()
 }
 
-fn put_point(w: &mut Writer, v: u16, p: &Affine) {
-    if v == PROOF_FORMAT_V1 {
-        w.point(p);
-    } else {
-        w.point_compressed(p);
-    }
+fn put_point(w: &mut Writer, _v: u16, p: &Affine) {
+    w.point_compressed(p);
 }
 
 fn put_zero(w: &mut Writer, v: u16, z: &ZeroProof) {
@@ -163,7 +152,6 @@ fn put_sumcheck(w: &mut Writer, v: u16, s: &SumcheckProof) {
         for c in &rd.coeffs {
             put_point(w, v, c);
         }
-        put_zero(w, v, &rd.zero);
     }
 }
 fn get_sumcheck(r: &mut Reader<'_>, v: u16) -> Result<SumcheckProof> {
@@ -171,16 +159,13 @@ fn get_sumcheck(r: &mut Reader<'_>, v: u16) -> Result<SumcheckProof> {
     let mut rounds = Vec::with_capacity(n);
     for _ in 0..n {
         let d = r.u8()? as usize;
-        if d == 0 || d > 4 {
+        if d == 0 || d > 3 {
             return Err(Error::Shape {
                 what: "round polynomial degree",
             });
         }
         let coeffs = (0..d).map(|_| get_point(r, v)).collect::<Result<_>>()?;
-        rounds.push(RoundProof {
-            coeffs,
-            zero: get_zero(r, v)?,
-        });
+        rounds.push(RoundProof { coeffs });
     }
     Ok(SumcheckProof { rounds })
 }
@@ -289,7 +274,7 @@ impl Proof {
             });
         }
         let v = r.u16()?;
-        if !(PROOF_FORMAT_V1..=PROOF_FORMAT_VERSION).contains(&v) {
+        if v != PROOF_FORMAT_VERSION {
             return Err(Error::BadHeader {
                 what: "proof version",
             });
@@ -379,7 +364,6 @@ mod tests {
             rounds: (0..n)
                 .map(|i| RoundProof {
                     coeffs: vec![p(i), p(i + 1), g.vec[0]],
-                    zero: zero(i + 2),
                 })
                 .collect(),
         };
@@ -423,18 +407,16 @@ mod tests {
     }
 
     #[test]
-    fn decodes_both_versions_and_compresses_points() {
+    fn round_trips_and_rejects_other_versions() {
         let proof = sample();
         let v2 = proof.encode();
-        let v1 = proof.encode_version(PROOF_FORMAT_V1);
         assert_eq!(v2[4..6], PROOF_FORMAT_VERSION.to_le_bytes());
-        assert_eq!(v1[4..6], PROOF_FORMAT_V1.to_le_bytes());
-        assert!(v2.len() < v1.len());
         assert_eq!(Proof::decode(&v2).unwrap(), proof);
-        assert_eq!(Proof::decode(&v1).unwrap(), proof);
-        let mut other = v2.clone();
-        other[4] = 3;
-        assert!(Proof::decode(&other).is_err());
+        for version in [1u8, 2, 4] {
+            let mut other = v2.clone();
+            other[4] = version;
+            assert!(Proof::decode(&other).is_err());
+        }
         let mut trailing = v2;
         trailing.push(0);
         assert!(Proof::decode(&trailing).is_err());

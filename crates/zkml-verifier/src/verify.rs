@@ -49,6 +49,12 @@ impl Lc {
         self.terms
             .extend(other.terms.iter().map(|(c, p)| (*c * s, *p)));
     }
+    /// `self *= s`.
+    pub fn scale(&mut self, s: Fr) {
+        self.g *= s;
+        self.h *= s;
+        self.terms.iter_mut().for_each(|(c, _)| *c *= s);
+    }
     /// `self += s·p`.
     pub fn add_point(&mut self, p: Affine, s: Fr) {
         self.terms.push((s, p));
@@ -136,9 +142,14 @@ pub(crate) fn verify_zero(tr: &mut Transcript, checks: &mut Checks, d: &Lc, pf: 
 
 /// Verify a committed sumcheck of `vars` rounds and degree `degree` for the committed `claim`;
 /// returns the challenge point and the committed final claim.
+///
+/// Each round carries commitments `C_1..C_d` to the round polynomial's coefficients of degree
+/// 1 and up; the constant term's commitment is `C_0 = (claim − Σ C_k) / 2`, which makes
+/// `g(0) + g(1) = claim` hold by construction. The next claim `g(r) = C_0 + Σ r^k·C_k` is
+/// `claim/2 + Σ (r^k − 1/2)·C_k`, kept as `scale·claim + rest` so the (possibly long) input
+/// claim is copied once, not once per round.
 fn verify_sumcheck(
     tr: &mut Transcript,
-    checks: &mut Checks,
     claim: Lc,
     pf: &SumcheckProof,
     vars: usize,
@@ -149,32 +160,31 @@ fn verify_sumcheck(
             what: "sumcheck round count",
         });
     }
-    let mut claim = claim;
+    let half = Fr::from(2u64).inverse().unwrap_or(Fr::ZERO);
+    let mut scale = Fr::ONE;
+    let mut rest = Lc::default();
     let mut point = Vec::with_capacity(vars);
     for rd in &pf.rounds {
-        if rd.coeffs.len() != degree + 1 {
+        if rd.coeffs.len() != degree {
             return Err(Error::Shape {
                 what: "sumcheck degree",
             });
         }
         tr.append_points(b"sc.coeffs", &rd.coeffs);
-        let mut d = Lc::default();
-        for (k, c) in rd.coeffs.iter().enumerate() {
-            d.add_point(*c, if k == 0 { Fr::from(2u64) } else { Fr::ONE });
-        }
-        d.add_scaled(&claim, -Fr::ONE);
-        verify_zero(tr, checks, &d, &rd.zero);
         let r = tr.challenge(b"sc.r");
-        let mut next = Lc::default();
+        scale *= half;
+        rest.scale(half);
         let mut pow = Fr::ONE;
         for c in &rd.coeffs {
-            next.add_point(*c, pow);
             pow *= r;
+            rest.add_point(*c, pow - half);
         }
-        claim = next;
         point.push(r);
     }
-    Ok((point, claim))
+    let mut out = Lc::default();
+    out.add_scaled(&claim, scale);
+    out.add_scaled(&rest, Fr::ONE);
+    Ok((point, out))
 }
 
 fn verify_product(
@@ -264,7 +274,7 @@ fn verify_batch(
         claim.add_scaled(c, pow);
         pow *= zeta;
     }
-    let (z, fin) = verify_sumcheck(tr, checks, claim, &pf.sumcheck, layout.vars, 2)?;
+    let (z, fin) = verify_sumcheck(tr, claim, &pf.sumcheck, layout.vars, 2)?;
     tr.append_point(b"batch.eval", &pf.eval);
     let mut weight = Fr::ZERO;
     let mut pow = Fr::ONE;
@@ -433,14 +443,7 @@ pub fn verify(
         let er = g.masked_eq_rows(&tau);
         let mrows = g.mprime_rows();
         let g1: Vec<Fr> = er.iter().zip(&mrows).map(|(a, b)| *a * b).collect();
-        let (rho1, f1) = verify_sumcheck(
-            &mut tr,
-            &mut checks,
-            Lc::point(lp.t),
-            &lp.s1,
-            g.row_vars(),
-            2,
-        )?;
+        let (rho1, f1) = verify_sumcheck(&mut tr, Lc::point(lp.t), &lp.s1, g.row_vars(), 2)?;
         tr.append_point(b"layer.acc", &lp.acc);
         let mut d = f1;
         d.add_point(lp.acc, -mle_eval(&g1, &rho1));
@@ -458,7 +461,7 @@ pub fn verify(
         ));
         let mut claim3 = Lc::point(lp.acc);
         claim3.add_point(lp.bias, -Fr::ONE);
-        let (rho_k, f3) = verify_sumcheck(&mut tr, &mut checks, claim3, &lp.s3, g.k_vars, 2)?;
+        let (rho_k, f3) = verify_sumcheck(&mut tr, claim3, &lp.s3, g.k_vars, 2)?;
         tr.append_point(b"layer.w", &lp.w);
         let mut wpoint = rho_k.clone();
         wpoint.extend_from_slice(rho_o);
@@ -503,14 +506,7 @@ pub fn verify(
         claim2.g += g.relation_constant() * er_sum;
         claim2.add_scaled(&x_claim, beta);
         claim2.g -= beta * fr_i64(g.lo) * u_sum;
-        let (rho2, f2) = verify_sumcheck(
-            &mut tr,
-            &mut checks,
-            claim2,
-            &lp.s2,
-            g.j_vars + g.row_vars(),
-            3,
-        )?;
+        let (rho2, f2) = verify_sumcheck(&mut tr, claim2, &lp.s2, g.j_vars + g.row_vars(), 3)?;
         let (rho_j, rho_r) = rho2.split_at(g.j_vars);
         tr.append_points(b"layer.evals", &lp.evals);
         let [b, fo, fu, bfo, bfu, bb] = lp.evals;

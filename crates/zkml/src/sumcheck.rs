@@ -6,7 +6,7 @@ use counterweight_zkml_verifier::{
     Affine, Fr, Projective, RoundProof, SumcheckProof, Transcript, poly_eval,
 };
 
-use crate::pedersen::{Opening, commit, prove_zero};
+use crate::pedersen::{Opening, commit};
 use crate::rng::BlindRng;
 
 /// One multilinear factor, stored densely.
@@ -115,9 +115,12 @@ impl SumcheckOut {
     }
 }
 
-/// Commit to one round polynomial given by its evaluations at `0..=degree`, prove that
-/// `g(0) + g(1)` equals the running `claim`, draw the round challenge `r` and move `claim` to
-/// the committed `g(r)`.
+/// Commit to one round polynomial given by its evaluations at `0..=degree`, draw the round
+/// challenge `r` and move `claim` to the committed `g(r)`.
+///
+/// Only the coefficients of degree 1 and up are committed: the constant term is fixed by
+/// `g(0) + g(1) = claim`, so the verifier derives its commitment as
+/// `(claim − Σ_{k≥1} C_k) / 2` and the round needs no proof of its sum.
 pub(crate) fn commit_round(
     tr: &mut Transcript,
     rng: &mut BlindRng,
@@ -125,31 +128,35 @@ pub(crate) fn commit_round(
     evals: &[Fr],
 ) -> (Fr, RoundProof) {
     let coeffs = interpolate(evals);
-    let blinds = rng.frs(coeffs.len());
-    let pts: Vec<Projective> = coeffs
+    let blinds = rng.frs(coeffs.len() - 1);
+    let pts: Vec<Projective> = coeffs[1..]
         .iter()
         .zip(&blinds)
         .map(|(c, r)| commit(c, r))
         .collect();
     let pts: Vec<Affine> = Projective::normalize_batch(&pts);
     tr.append_points(b"sc.coeffs", &pts);
-    let mut d = Opening::default();
-    for (k, (c, r)) in coeffs.iter().zip(&blinds).enumerate() {
-        let s = if k == 0 { Fr::from(2u64) } else { Fr::ONE };
-        d.add_scaled(&Opening { v: *c, r: *r }, s);
+    let half = Fr::from(2u64).inverse().unwrap_or(Fr::ZERO);
+    let mut c0 = *claim;
+    for (c, r) in coeffs[1..].iter().zip(&blinds) {
+        c0.add_scaled(&Opening { v: *c, r: *r }, -Fr::ONE);
     }
-    d.add_scaled(claim, -Fr::ONE);
-    let zero = prove_zero(tr, rng, &d);
+    c0.v *= half;
+    c0.r *= half;
+    debug_assert_eq!(
+        c0.v, coeffs[0],
+        "round polynomial does not sum to the claim"
+    );
     let r = tr.challenge(b"sc.r");
-    let mut next = Opening::default();
+    let mut next = c0;
     let mut pow = Fr::ONE;
-    for (c, b) in coeffs.iter().zip(&blinds) {
-        next.add_scaled(&Opening { v: *c, r: *b }, pow);
+    for (c, b) in coeffs[1..].iter().zip(&blinds) {
         pow *= r;
+        next.add_scaled(&Opening { v: *c, r: *b }, pow);
     }
     debug_assert_eq!(next.v, poly_eval(&coeffs, r));
     *claim = next;
-    (r, RoundProof { coeffs: pts, zero })
+    (r, RoundProof { coeffs: pts })
 }
 
 /// Prove `Σ_x Σ_t coef_t · Π_{f ∈ t} f(x) = claim.v` over `vars` variables, committing to each

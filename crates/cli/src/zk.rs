@@ -244,7 +244,11 @@ fn register(a: RegisterArgs, store: &Store, global: &Global) -> anyhow::Result<(
         .with_context(|| format!("cannot import {}", a.model.display()))?;
     let n_in: usize = model.architecture().input_shape().iter().product();
     let samples = read_samples(&a.calibration, n_in)?;
-    let q = counterweight_model::quantize(&model, &samples).context("quantisation failed")?;
+    // Short multipliers keep the proof's range checks small (see docs/zkml.md); the agreement
+    // below is measured on exactly the model that gets committed.
+    let q = counterweight_model::quantize(&model, &samples)
+        .and_then(|q| q.with_multiplier_bits(counterweight_zkml::MULTIPLIER_BITS))
+        .context("quantisation failed")?;
     let mut agree = 0usize;
     for s in &samples {
         let f = argmax(&model.forward(s)?);

@@ -65,6 +65,10 @@ pub struct LayerSpec {
     pub relu: bool,
     /// One requantisation per output channel.
     pub requant: Vec<Requant>,
+    /// Public bound on the committed biases: every `|b| < 2^bias_bits` (`1..=32`). With the
+    /// int8 bound on weights and inputs it bounds the accumulator, which sizes the clamp's
+    /// overflow and underflow range checks. The prover refuses to commit biases above it.
+    pub bias_bits: u8,
 }
 
 /// The public, integer-only description of a quantised model.
@@ -479,8 +483,11 @@ impl Circuit {
                 .iter()
                 .map(|r| u128::from(r.multiplier) << (shift - r.shift as usize))
                 .collect();
-            // Largest |acc| over all int8 inputs and weights with an int32 bias.
-            let acc_max = (dot as u128) * 128 * 128 + (1u128 << 31);
+            if !(1..=32).contains(&spec.bias_bits) {
+                return Err(bad("bias bound out of range"));
+            }
+            // Largest |acc| over all int8 inputs and weights with a bias below 2^bias_bits.
+            let acc_max = (dot as u128) * 128 * 128 + (1u128 << spec.bias_bits);
             let m_max = mprime.iter().copied().max().unwrap_or(1);
             let q_max = ((acc_max * m_max + (1u128 << (shift - 1))) >> shift) + 1;
             let e_bits = (u128::BITS - (q_max + 129).leading_zeros()) as usize;
@@ -575,6 +582,7 @@ mod tests {
                     },
                     relu: true,
                     requant: vec![rq; 4],
+                    bias_bits: 16,
                 },
                 LayerSpec {
                     kind: LayerKind::Linear {
@@ -583,6 +591,7 @@ mod tests {
                     },
                     relu: false,
                     requant: vec![rq; 10],
+                    bias_bits: 16,
                 },
             ],
         }
@@ -603,6 +612,12 @@ mod tests {
             assert_eq!(s.offset % (1 << s.vars), 0);
         }
         assert!(wl.rows << wl.col_vars >= wl.len);
+        // The bias bound sizes the clamp's range checks: |acc| ≤ 9·2^14 + 2^16 < 2^18, times
+        // 2^30 / 2^40, is below 2^8, so overflow and underflow need 9 bits each.
+        assert_eq!(g[0].e_bits, 9);
+        let mut wide = cnn();
+        wide.layers[0].bias_bits = 32;
+        assert_eq!(wide.geometry().unwrap()[0].e_bits, 23);
     }
 
     #[test]
@@ -616,6 +631,11 @@ mod tests {
         let mut c = cnn();
         c.layers[0].requant[0].shift = 0;
         assert!(c.geometry().is_err());
+        for bits in [0, 33] {
+            let mut c = cnn();
+            c.layers[0].bias_bits = bits;
+            assert!(c.geometry().is_err());
+        }
         let mut c = cnn();
         c.layers.clear();
         assert!(c.geometry().is_err());

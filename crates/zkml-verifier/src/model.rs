@@ -7,8 +7,9 @@ use crate::field::Affine;
 use crate::generators::{GENERATOR_CONTEXT, MAX_COLUMNS};
 
 const MODEL_MAGIC: &[u8; 4] = b"CWZM";
-/// Version of the public-model encoding.
-pub const MODEL_FORMAT_VERSION: u16 = 1;
+/// Version of the public-model encoding: 2 (version 1 had no bias bound and belonged to proof
+/// format versions 1 and 2; it is rejected).
+pub const MODEL_FORMAT_VERSION: u16 = 2;
 /// Largest accepted public-model encoding.
 pub const MAX_MODEL_BYTES: usize = 8 << 20;
 /// Proof-system parameters hashed into every model id.
@@ -111,6 +112,7 @@ impl Circuit {
                 w.u32(r.multiplier);
                 w.u8(r.shift);
             }
+            w.u8(l.bias_bits);
         }
     }
 
@@ -130,7 +132,7 @@ impl Circuit {
 }
 
 impl PublicModel {
-    /// Canonical encoding (version 1).
+    /// Canonical encoding (version 2).
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
         w.bytes(MODEL_MAGIC);
@@ -202,6 +204,7 @@ impl PublicModel {
                 kind,
                 relu,
                 requant: Vec::new(),
+                bias_bits: 0,
             });
         }
         if r.u32()? as usize != n {
@@ -219,6 +222,7 @@ impl PublicModel {
                     })
                 })
                 .collect::<Result<_>>()?;
+            l.bias_bits = r.u8()?;
         }
         let circuit = Circuit { input_len, layers };
         let geoms = circuit.geometry()?;

@@ -307,6 +307,7 @@ mod tests {
                     };
                     5
                 ],
+                bias_bits: 16,
             }],
         };
         let g = &circuit.geometry().unwrap()[0];

@@ -6,6 +6,22 @@ use counterweight_zkml_verifier::{Circuit, LayerKind, LayerSpec, Requant};
 use crate::error::{Error, Result};
 use crate::model::{LayerWeights, SecretModel};
 
+/// Significant bits of the requantisation multipliers that `zk register` quantises to
+/// ([`counterweight_model::QuantizedModel::with_multiplier_bits`]). Each shift bit costs one
+/// range-checked witness bit per accumulator; 14 bits keep every ratio within 2^-13.
+pub const MULTIPLIER_BITS: u32 = 14;
+
+/// Smallest public bias bound a compiled layer declares (`|b| < 2^16`), so the bound reveals
+/// nothing about typical biases; larger biases raise it to their bit length.
+pub const MIN_BIAS_BITS: u8 = 16;
+
+/// The public bias bound for `bias`: its largest magnitude's bit length, at least
+/// [`MIN_BIAS_BITS`].
+pub fn bias_bits(bias: &[i32]) -> u8 {
+    let max = bias.iter().map(|b| b.unsigned_abs()).max().unwrap_or(0);
+    ((u32::BITS - max.leading_zeros()) as u8).max(MIN_BIAS_BITS)
+}
+
 fn dim(v: usize, index: usize) -> Result<u32> {
     u32::try_from(v).map_err(|_| Error::Unsupported {
         index,
@@ -42,6 +58,7 @@ pub fn from_quantized(q: &QuantizedModel) -> Result<SecretModel> {
                     },
                     relu: l.relu,
                     requant: requant(&l.requant),
+                    bias_bits: bias_bits(&l.bias),
                 });
                 weights.push(LayerWeights {
                     weight: l.weight.clone(),
@@ -73,6 +90,7 @@ pub fn from_quantized(q: &QuantizedModel) -> Result<SecretModel> {
                     },
                     relu: c.relu,
                     requant: requant(&c.requant),
+                    bias_bits: bias_bits(&c.bias),
                 });
                 weights.push(LayerWeights {
                     weight: c.weight.clone(),
@@ -115,6 +133,15 @@ mod tests {
     use crate::test_utils::TestRng;
 
     #[test]
+    fn bias_bound_covers_every_bias() {
+        assert_eq!(bias_bits(&[]), MIN_BIAS_BITS);
+        assert_eq!(bias_bits(&[5000, -3]), MIN_BIAS_BITS);
+        assert_eq!(bias_bits(&[1 << 16]), 17);
+        assert_eq!(bias_bits(&[-(1 << 20) + 1, 7]), 20);
+        assert_eq!(bias_bits(&[i32::MIN]), 32);
+    }
+
+    #[test]
     fn lowered_model_matches_the_fixed_point_evaluator_bit_for_bit() {
         let arch = Architecture::new(
             vec![1, 8, 8],
@@ -144,11 +171,14 @@ mod tests {
                     .collect()
             })
             .collect();
-        let q = quantize(&model, &samples).unwrap();
-        let secret = from_quantized(&q).unwrap();
-        for s in &samples {
-            let x = q.quantize_input(s).unwrap();
-            assert_eq!(secret.evaluate(&x).unwrap(), q.evaluate(&x).unwrap());
+        let full = quantize(&model, &samples).unwrap();
+        let short = full.with_multiplier_bits(MULTIPLIER_BITS).unwrap();
+        for q in [full, short] {
+            let secret = from_quantized(&q).unwrap();
+            for s in &samples {
+                let x = q.quantize_input(s).unwrap();
+                assert_eq!(secret.evaluate(&x).unwrap(), q.evaluate(&x).unwrap());
+            }
         }
     }
 }

@@ -24,6 +24,18 @@ pub enum Error {
         /// Length found.
         got: usize,
     },
+    /// A bias is outside the layer's public bias bound.
+    #[error(
+        "layer {layer}: bias {bias} is not below 2^{bits} in magnitude (the declared bias bound)"
+    )]
+    BiasBound {
+        /// Layer index.
+        layer: usize,
+        /// The offending bias.
+        bias: i32,
+        /// The declared bound's bits.
+        bits: u8,
+    },
     /// The input has the wrong length.
     #[error("input has {got} values, the model expects {expected}")]
     InputLength {

@@ -18,6 +18,7 @@
 //!         kind: LayerKind::Linear { in_features: 4, out_features: 2 },
 //!         relu: false,
 //!         requant: vec![Requant { multiplier: 1 << 30, shift: 31 }; 2],
+//!         bias_bits: 16,
 //!     }],
 //! };
 //! let weights = vec![LayerWeights { weight: vec![1, -2, 3, -4, 5, 6, -7, 8], bias: vec![10, -10] }];
@@ -45,7 +46,7 @@ mod witness;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
 
-pub use compile::from_quantized;
+pub use compile::{MIN_BIAS_BITS, MULTIPLIER_BITS, bias_bits, from_quantized};
 pub use counterweight_zkml_verifier::{Circuit, Proof, PublicModel, RequestBinding};
 pub use error::{Error, Result};
 pub use model::{CommittedModel, LayerWeights, Prover, SecretModel};

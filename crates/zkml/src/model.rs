@@ -59,6 +59,18 @@ impl SecretModel {
                     got: l.bias.len(),
                 });
             }
+            let bits = circuit.layers[i].bias_bits;
+            if let Some(&bias) = l
+                .bias
+                .iter()
+                .find(|b| u64::from(b.unsigned_abs()) >> bits != 0)
+            {
+                return Err(Error::BiasBound {
+                    layer: i,
+                    bias,
+                    bits,
+                });
+            }
         }
         Ok(Self {
             circuit,

@@ -2,6 +2,8 @@
 
 use counterweight_zkml_verifier::{Circuit, LayerKind, LayerSpec, Requant};
 
+use crate::compile::{MIN_BIAS_BITS, MULTIPLIER_BITS};
+
 use crate::model::{LayerWeights, SecretModel};
 
 /// A tiny deterministic generator (SplitMix64).
@@ -37,14 +39,16 @@ fn requant(rng: &mut TestRng, n: usize, dot: usize) -> Vec<Requant> {
     // Scale so a typical accumulator (about sqrt(dot) * 64 * 64) lands near 64.
     let typical = (dot as f64).sqrt() * 4096.0;
     let ratio = 64.0 / typical;
-    let shift = (30.0 - ratio.log2()).ceil() as i32;
+    // Multipliers of MULTIPLIER_BITS bits, like the ones `zk register` produces.
+    let top = MULTIPLIER_BITS as i32 - 1;
+    let shift = (f64::from(top) - ratio.log2()).ceil() as i32;
     (0..n)
         .map(|_| {
-            let jitter = rng.range(0, 1 << 20) as u32;
+            let jitter = rng.range(0, 1 << (top - 6)) as u32;
             Requant {
                 multiplier: ((ratio * 2f64.powi(shift)) as u32)
                     .saturating_add(jitter)
-                    .min((1 << 31) - 1),
+                    .min((1 << MULTIPLIER_BITS) - 1),
                 shift: (shift + rng.range(0, 1) as i32) as u8,
             }
         })
@@ -65,6 +69,7 @@ pub fn random_mlp(widths: &[usize], seed: u64) -> SecretModel {
             },
             relu: i + 2 < widths.len(),
             requant: requant(&mut rng, fout, fin),
+            bias_bits: MIN_BIAS_BITS,
         });
         weights.push(LayerWeights {
             weight: rng.i8s(fin * fout, -127, 127),
@@ -93,6 +98,7 @@ pub fn random_cnn(seed: u64) -> SecretModel {
         },
         relu: true,
         requant: requant(&mut rng, 4, 9),
+        bias_bits: MIN_BIAS_BITS,
     };
     let fc = LayerSpec {
         kind: LayerKind::Linear {
@@ -101,6 +107,7 @@ pub fn random_cnn(seed: u64) -> SecretModel {
         },
         relu: false,
         requant: requant(&mut rng, 10, 2704),
+        bias_bits: MIN_BIAS_BITS,
     };
     let weights = vec![
         LayerWeights {

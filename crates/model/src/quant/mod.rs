@@ -85,6 +85,33 @@ impl Requant {
         })
     }
 
+    /// The same ratio with a multiplier of at most `bits` significant bits (`1..=31`): the
+    /// multiplier is rounded (half up) to its top `bits` bits and the shift lowered to match,
+    /// never below 1. A smaller multiplier keeps the remainder of the requantisation short,
+    /// which is what a zero-knowledge proof of it pays for (one range-checked bit per shift
+    /// bit); 14 bits keep the ratio within 2^-13 of its value, far below int8 rounding.
+    pub fn with_multiplier_bits(self, bits: u32) -> Self {
+        let bits = bits.clamp(1, 31);
+        let len = u32::BITS - self.multiplier.leading_zeros();
+        let drop = len
+            .saturating_sub(bits)
+            .min(u32::from(self.shift.saturating_sub(MIN_SHIFT)));
+        if drop == 0 {
+            return self;
+        }
+        let mut m = (u64::from(self.multiplier) + (1u64 << (drop - 1))) >> drop;
+        let mut shift = self.shift - drop as u8;
+        if m >> bits != 0 && shift > MIN_SHIFT {
+            // Rounding carried into a new top bit: halve (exactly, m is even) and shift less.
+            m >>= 1;
+            shift -= 1;
+        }
+        Self {
+            multiplier: m.min(u64::from(MULTIPLIER_BOUND - 1)) as u32,
+            shift,
+        }
+    }
+
     /// `(acc · multiplier + 2^(shift−1)) >> shift` before clamping; `None` on i64 overflow
     /// (impossible for accumulators within the bound of [`MAX_DOT_LENGTH`]).
     pub fn apply(&self, acc: i64) -> Option<i64> {
@@ -317,6 +344,30 @@ impl QuantizedModel {
         }
         let shapes = geometry.shapes().to_vec();
         Ok(Self { spec, shapes })
+    }
+
+    /// This model with every requantisation multiplier cut to `bits` significant bits
+    /// ([`Requant::with_multiplier_bits`]); weights, biases and scales are unchanged.
+    ///
+    /// # Errors
+    /// As [`QuantizedModel::new`] (cannot fail for a valid model).
+    pub fn with_multiplier_bits(&self, bits: u32) -> Result<Self> {
+        let mut spec = self.spec.clone();
+        for layer in &mut spec.layers {
+            match layer {
+                QLayer::Linear(l) => l
+                    .requant
+                    .iter_mut()
+                    .for_each(|r| *r = r.with_multiplier_bits(bits)),
+                QLayer::Conv2d(c) => c
+                    .requant
+                    .iter_mut()
+                    .for_each(|r| *r = r.with_multiplier_bits(bits)),
+                QLayer::AvgPool2d(p) => p.requant = p.requant.with_multiplier_bits(bits),
+                _ => {}
+            }
+        }
+        Self::new(spec)
     }
 
     /// Quantised layers in evaluation order.

@@ -60,7 +60,44 @@ fn from_ratio_normalises_the_multiplier() {
     assert_eq!(tiny.multiplier, 1 << 22);
 }
 
+#[test]
+fn multiplier_bits_cut_the_shift_and_keep_the_ratio() {
+    let r = Requant::from_ratio(0.003).unwrap().with_multiplier_bits(14);
+    assert!((1u32 << 13..1u32 << 14).contains(&r.multiplier), "{r:?}");
+    assert!((r.ratio() - 0.003).abs() / 0.003 <= 2f64.powi(-13));
+    // Rounding up into a new top bit halves the multiplier instead.
+    let carry = Requant {
+        multiplier: (1 << 31) - 1,
+        shift: 40,
+    }
+    .with_multiplier_bits(14);
+    assert_eq!((carry.multiplier, carry.shift), (1 << 13, 22));
+    // The shift never drops below 1; already-short multipliers are unchanged.
+    let low = Requant {
+        multiplier: (1 << 30) + 5,
+        shift: 3,
+    }
+    .with_multiplier_bits(14);
+    assert_eq!(low.shift, 1);
+    assert!(low.is_valid());
+    let short = Requant {
+        multiplier: 77,
+        shift: 9,
+    };
+    assert_eq!(short.with_multiplier_bits(14), short);
+}
+
 proptest! {
+    #[test]
+    fn multiplier_bits_stay_valid_and_close(ratio in 1e-9f64..1e6, bits in 8u32..=31) {
+        let r = Requant::from_ratio(ratio).unwrap().with_multiplier_bits(bits);
+        prop_assert!(r.is_valid());
+        prop_assert!(r.multiplier < 1 << bits || r.shift == 1);
+        if r.shift > 1 {
+            prop_assert!((r.ratio() - ratio).abs() / ratio <= 2f64.powi(1 - bits as i32));
+        }
+    }
+
     #[test]
     fn from_ratio_is_accurate_and_valid(ratio in 1e-9f64..1e6) {
         let r = Requant::from_ratio(ratio).unwrap();

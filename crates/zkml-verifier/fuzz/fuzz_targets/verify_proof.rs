@@ -27,6 +27,7 @@ fn model() -> &'static PreparedModel {
                     };
                     2
                 ],
+                bias_bits: 16,
             }],
         };
         let geoms = circuit.geometry().expect("valid circuit");

@@ -334,8 +334,9 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Pack blocks of `2^vars[i]` entries, largest first so each is aligned to its size.
-    pub fn new(vars: &[usize], wide: bool) -> Result<Self> {
+    /// Pack blocks of `2^vars[i]` entries, largest first so each is aligned to its size, in
+    /// rows of `2^col_vars` entries (capped by the generator count and the vector's size).
+    pub fn new(vars: &[usize], col_vars: usize) -> Result<Self> {
         let mut order: Vec<usize> = (0..vars.len()).collect();
         order.sort_by(|&a, &b| vars[b].cmp(&vars[a]).then(a.cmp(&b)));
         let mut segments = vec![Segment { offset: 0, vars: 0 }; vars.len()];
@@ -362,10 +363,7 @@ impl Layout {
             });
         }
         let total_vars = log2_ceil(offset);
-        let max_cols = log2_ceil(MAX_COLUMNS);
-        let col_vars = ((total_vars + usize::from(wide)).div_ceil(2))
-            .min(max_cols)
-            .min(total_vars);
+        let col_vars = col_vars.min(log2_ceil(MAX_COLUMNS)).min(total_vars);
         let rows = offset.div_ceil(1 << col_vars).max(1);
         Ok(Self {
             segments,
@@ -520,17 +518,49 @@ impl Circuit {
 
     /// Packing of the committed weight vector: per layer the weights then the biases.
     pub fn weight_layout(geoms: &[LayerGeom]) -> Result<Layout> {
-        let vars: Vec<usize> = geoms
-            .iter()
-            .flat_map(|g| [g.o_vars + g.k_vars, g.o_vars])
-            .collect();
-        Layout::new(&vars, false)
+        let (weights, _) = Self::column_split(geoms)?;
+        Layout::new(&Self::weight_blocks(geoms), weights)
     }
 
     /// Packing of the per-proof witness vector: one bit matrix per layer.
     pub fn witness_layout(geoms: &[LayerGeom]) -> Result<Layout> {
-        let vars: Vec<usize> = geoms.iter().map(|g| g.row_vars() + g.j_vars).collect();
-        Layout::new(&vars, true)
+        let (_, witness) = Self::column_split(geoms)?;
+        Layout::new(&Self::witness_blocks(geoms), witness)
+    }
+
+    fn weight_blocks(geoms: &[LayerGeom]) -> Vec<usize> {
+        geoms
+            .iter()
+            .flat_map(|g| [g.o_vars + g.k_vars, g.o_vars])
+            .collect()
+    }
+
+    fn witness_blocks(geoms: &[LayerGeom]) -> Vec<usize> {
+        geoms.iter().map(|g| g.row_vars() + g.j_vars).collect()
+    }
+
+    /// Row widths (log2) of the weight and witness commitments, chosen together to make the
+    /// verifier's multi-scalar multiplication smallest: it has one term per row commitment of
+    /// each vector plus one per vector generator, which the two openings share, so it costs
+    /// `rows_w + rows_x + max(cols_w, cols_x)`. Ties go to the smaller proof (64 bytes per
+    /// witness row, 32 per opening column).
+    fn column_split(geoms: &[LayerGeom]) -> Result<(usize, usize)> {
+        let w = Layout::new(&Self::weight_blocks(geoms), 0)?;
+        let x = Layout::new(&Self::witness_blocks(geoms), 0)?;
+        let max = log2_ceil(MAX_COLUMNS);
+        let mut best = (usize::MAX, usize::MAX, 0, 0);
+        for cw in 0..=max.min(w.vars) {
+            for cx in 0..=max.min(x.vars) {
+                let rows_w = w.len.div_ceil(1 << cw);
+                let rows_x = x.len.div_ceil(1 << cx);
+                let terms = rows_w + rows_x + (1usize << cw.max(cx));
+                let bytes = 64 * rows_x + 32 * ((1usize << cw) + (1usize << cx));
+                if (terms, bytes) < (best.0, best.1) {
+                    best = (terms, bytes, cw, cx);
+                }
+            }
+        }
+        Ok((best.2, best.3))
     }
 
     /// Output length of the last layer.

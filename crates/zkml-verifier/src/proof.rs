@@ -1,12 +1,12 @@
-//! Proof types and their canonical, size-limited encoding (format version 2).
+//! Proof types and their canonical, size-limited encoding (format version 3).
 //!
 //! Layout: `"CWZP" ‖ version u16 ‖ witness rows ‖ layer proofs (last layer first) ‖ witness
 //! batch ‖ weight batch`. Counts are u32 little endian; field elements are 32 bytes canonical
-//! little endian; group elements are 32-byte compressed points (64-byte uncompressed affine
-//! points in version 1, which still decodes). See `docs/zkml.md`.
+//! little endian; group elements are 64-byte uncompressed affine points (on-curve checked and
+//! re-encoded, so each has one encoding). See `docs/zkml.md`.
 
 use crate::circuit::MAX_LAYERS;
-use crate::codec::{FR_BYTES, POINT_COMPRESSED_BYTES, Reader, Writer};
+use crate::codec::{FR_BYTES, POINT_BYTES, Reader, Writer};
 use crate::error::{Error, Result};
 use crate::field::{Affine, Fr};
 
@@ -126,36 +126,39 @@ pub struct Proof {
     pub weights: BatchProof,
 }
 
-/// A group element: 32 bytes compressed.
-fn get_point(r: &mut Reader<'_>, _v: u16) -> Result<Affine> {
-    r.point_compressed()
+/// A group element: 64 bytes uncompressed affine. Version 2 compressed points to 32 bytes, but
+/// decompressing costs a square root per point (about 9 µs on Grumpkin's base field, whose
+/// 2-adicity is 28), which for a CNN proof was more than half of the verification time; an
+/// uncompressed point costs only the curve-equation check.
+fn get_point(r: &mut Reader<'_>) -> Result<Affine> {
+    r.point()
 }
 
-fn put_point(w: &mut Writer, _v: u16, p: &Affine) {
-    w.point_compressed(p);
+fn put_point(w: &mut Writer, p: &Affine) {
+    w.point(p);
 }
 
-fn put_zero(w: &mut Writer, v: u16, z: &ZeroProof) {
-    put_point(w, v, &z.a);
+fn put_zero(w: &mut Writer, z: &ZeroProof) {
+    put_point(w, &z.a);
     w.fr(&z.z);
 }
-fn get_zero(r: &mut Reader<'_>, v: u16) -> Result<ZeroProof> {
+fn get_zero(r: &mut Reader<'_>) -> Result<ZeroProof> {
     Ok(ZeroProof {
-        a: get_point(r, v)?,
+        a: get_point(r)?,
         z: r.fr()?,
     })
 }
-fn put_sumcheck(w: &mut Writer, v: u16, s: &SumcheckProof) {
+fn put_sumcheck(w: &mut Writer, s: &SumcheckProof) {
     w.u32(s.rounds.len() as u32);
     for rd in &s.rounds {
         w.u8(rd.coeffs.len() as u8);
         for c in &rd.coeffs {
-            put_point(w, v, c);
+            put_point(w, c);
         }
     }
 }
-fn get_sumcheck(r: &mut Reader<'_>, v: u16) -> Result<SumcheckProof> {
-    let n = r.count("sumcheck rounds", MAX_ROUNDS, POINT_COMPRESSED_BYTES)?;
+fn get_sumcheck(r: &mut Reader<'_>) -> Result<SumcheckProof> {
+    let n = r.count("sumcheck rounds", MAX_ROUNDS, POINT_BYTES)?;
     let mut rounds = Vec::with_capacity(n);
     for _ in 0..n {
         let d = r.u8()? as usize;
@@ -164,38 +167,38 @@ fn get_sumcheck(r: &mut Reader<'_>, v: u16) -> Result<SumcheckProof> {
                 what: "round polynomial degree",
             });
         }
-        let coeffs = (0..d).map(|_| get_point(r, v)).collect::<Result<_>>()?;
+        let coeffs = (0..d).map(|_| get_point(r)).collect::<Result<_>>()?;
         rounds.push(RoundProof { coeffs });
     }
     Ok(SumcheckProof { rounds })
 }
-fn put_product(w: &mut Writer, v: u16, p: &ProductProof) {
-    p.points.iter().for_each(|q| put_point(w, v, q));
+fn put_product(w: &mut Writer, p: &ProductProof) {
+    p.points.iter().for_each(|q| put_point(w, q));
     p.z.iter().for_each(|z| w.fr(z));
 }
-fn get_product(r: &mut Reader<'_>, v: u16) -> Result<ProductProof> {
+fn get_product(r: &mut Reader<'_>) -> Result<ProductProof> {
     Ok(ProductProof {
-        points: [get_point(r, v)?, get_point(r, v)?, get_point(r, v)?],
+        points: [get_point(r)?, get_point(r)?, get_point(r)?],
         z: [r.fr()?, r.fr()?, r.fr()?, r.fr()?, r.fr()?],
     })
 }
-fn put_batch(w: &mut Writer, v: u16, b: &BatchProof) {
-    put_sumcheck(w, v, &b.sumcheck);
-    put_point(w, v, &b.eval);
-    put_zero(w, v, &b.end);
-    put_point(w, v, &b.open.delta);
-    put_point(w, v, &b.open.beta);
+fn put_batch(w: &mut Writer, b: &BatchProof) {
+    put_sumcheck(w, &b.sumcheck);
+    put_point(w, &b.eval);
+    put_zero(w, &b.end);
+    put_point(w, &b.open.delta);
+    put_point(w, &b.open.beta);
     w.u32(b.open.z.len() as u32);
     b.open.z.iter().for_each(|z| w.fr(z));
     w.fr(&b.open.z_delta);
     w.fr(&b.open.z_beta);
 }
-fn get_batch(r: &mut Reader<'_>, v: u16) -> Result<BatchProof> {
-    let sumcheck = get_sumcheck(r, v)?;
-    let eval = get_point(r, v)?;
-    let end = get_zero(r, v)?;
-    let delta = get_point(r, v)?;
-    let beta = get_point(r, v)?;
+fn get_batch(r: &mut Reader<'_>) -> Result<BatchProof> {
+    let sumcheck = get_sumcheck(r)?;
+    let eval = get_point(r)?;
+    let end = get_zero(r)?;
+    let delta = get_point(r)?;
+    let beta = get_point(r)?;
     let n = r.count("opening vector", MAX_VECTOR, FR_BYTES)?;
     let z = (0..n).map(|_| r.fr()).collect::<Result<_>>()?;
     Ok(BatchProof {
@@ -215,43 +218,37 @@ fn get_batch(r: &mut Reader<'_>, v: u16) -> Result<BatchProof> {
 impl Proof {
     /// Canonical encoding (the current [`PROOF_FORMAT_VERSION`]).
     pub fn encode(&self) -> Vec<u8> {
-        self.encode_version(PROOF_FORMAT_VERSION)
-    }
-
-    fn encode_version(&self, v: u16) -> Vec<u8> {
         let mut w = Writer::new();
         w.bytes(PROOF_MAGIC);
-        w.u16(v);
+        w.u16(PROOF_FORMAT_VERSION);
         w.u32(self.witness_rows.len() as u32);
-        self.witness_rows
-            .iter()
-            .for_each(|p| put_point(&mut w, v, p));
+        self.witness_rows.iter().for_each(|p| put_point(&mut w, p));
         w.u32(self.layers.len() as u32);
         for l in &self.layers {
-            put_point(&mut w, v, &l.t);
-            put_sumcheck(&mut w, v, &l.s1);
-            put_point(&mut w, v, &l.acc);
-            put_zero(&mut w, v, &l.s1_end);
-            put_point(&mut w, v, &l.bias);
-            put_sumcheck(&mut w, v, &l.s3);
-            put_point(&mut w, v, &l.w);
+            put_point(&mut w, &l.t);
+            put_sumcheck(&mut w, &l.s1);
+            put_point(&mut w, &l.acc);
+            put_zero(&mut w, &l.s1_end);
+            put_point(&mut w, &l.bias);
+            put_sumcheck(&mut w, &l.s3);
+            put_point(&mut w, &l.w);
             match &l.x {
                 None => w.u8(0),
                 Some((x, wx, p)) => {
                     w.u8(1);
-                    put_point(&mut w, v, x);
-                    put_point(&mut w, v, wx);
-                    put_product(&mut w, v, p);
+                    put_point(&mut w, x);
+                    put_point(&mut w, wx);
+                    put_product(&mut w, p);
                 }
             }
-            put_zero(&mut w, v, &l.s3_end);
-            put_sumcheck(&mut w, v, &l.s2);
-            l.evals.iter().for_each(|p| put_point(&mut w, v, p));
-            l.products.iter().for_each(|p| put_product(&mut w, v, p));
-            put_zero(&mut w, v, &l.s2_end);
+            put_zero(&mut w, &l.s3_end);
+            put_sumcheck(&mut w, &l.s2);
+            l.evals.iter().for_each(|p| put_point(&mut w, p));
+            l.products.iter().for_each(|p| put_product(&mut w, p));
+            put_zero(&mut w, &l.s2_end);
         }
-        put_batch(&mut w, v, &self.witness);
-        put_batch(&mut w, v, &self.weights);
+        put_batch(&mut w, &self.witness);
+        put_batch(&mut w, &self.weights);
         w.into_bytes()
     }
 
@@ -279,45 +276,39 @@ impl Proof {
                 what: "proof version",
             });
         }
-        let n = r.count("witness rows", MAX_VECTOR, POINT_COMPRESSED_BYTES)?;
-        let witness_rows = (0..n)
-            .map(|_| get_point(&mut r, v))
-            .collect::<Result<_>>()?;
-        let n = r.count("layers", MAX_LAYERS, POINT_COMPRESSED_BYTES)?;
+        let n = r.count("witness rows", MAX_VECTOR, POINT_BYTES)?;
+        let witness_rows = (0..n).map(|_| get_point(&mut r)).collect::<Result<_>>()?;
+        let n = r.count("layers", MAX_LAYERS, POINT_BYTES)?;
         let mut layers = Vec::with_capacity(n);
         for _ in 0..n {
-            let t = get_point(&mut r, v)?;
-            let s1 = get_sumcheck(&mut r, v)?;
-            let acc = get_point(&mut r, v)?;
-            let s1_end = get_zero(&mut r, v)?;
-            let bias = get_point(&mut r, v)?;
-            let s3 = get_sumcheck(&mut r, v)?;
-            let w = get_point(&mut r, v)?;
+            let t = get_point(&mut r)?;
+            let s1 = get_sumcheck(&mut r)?;
+            let acc = get_point(&mut r)?;
+            let s1_end = get_zero(&mut r)?;
+            let bias = get_point(&mut r)?;
+            let s3 = get_sumcheck(&mut r)?;
+            let w = get_point(&mut r)?;
             let x = match r.u8()? {
                 0 => None,
-                1 => Some((
-                    get_point(&mut r, v)?,
-                    get_point(&mut r, v)?,
-                    get_product(&mut r, v)?,
-                )),
+                1 => Some((get_point(&mut r)?, get_point(&mut r)?, get_product(&mut r)?)),
                 _ => return Err(Error::BadHeader { what: "option tag" }),
             };
-            let s3_end = get_zero(&mut r, v)?;
-            let s2 = get_sumcheck(&mut r, v)?;
+            let s3_end = get_zero(&mut r)?;
+            let s2 = get_sumcheck(&mut r)?;
             let evals = [
-                get_point(&mut r, v)?,
-                get_point(&mut r, v)?,
-                get_point(&mut r, v)?,
-                get_point(&mut r, v)?,
-                get_point(&mut r, v)?,
-                get_point(&mut r, v)?,
+                get_point(&mut r)?,
+                get_point(&mut r)?,
+                get_point(&mut r)?,
+                get_point(&mut r)?,
+                get_point(&mut r)?,
+                get_point(&mut r)?,
             ];
             let products = [
-                get_product(&mut r, v)?,
-                get_product(&mut r, v)?,
-                get_product(&mut r, v)?,
+                get_product(&mut r)?,
+                get_product(&mut r)?,
+                get_product(&mut r)?,
             ];
-            let s2_end = get_zero(&mut r, v)?;
+            let s2_end = get_zero(&mut r)?;
             layers.push(LayerProof {
                 t,
                 s1,
@@ -334,8 +325,8 @@ impl Proof {
                 s2_end,
             });
         }
-        let witness = get_batch(&mut r, v)?;
-        let weights = get_batch(&mut r, v)?;
+        let witness = get_batch(&mut r)?;
+        let weights = get_batch(&mut r)?;
         r.finish()?;
         Ok(Self {
             witness_rows,

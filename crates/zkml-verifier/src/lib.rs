@@ -16,6 +16,7 @@ mod error;
 mod field;
 mod generators;
 mod model;
+mod msm;
 mod proof;
 mod statement;
 mod transcript;

@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use ark_ec::{AffineRepr, VariableBaseMSM};
+use ark_ec::AffineRepr;
 use ark_ff::{AdditiveGroup, Field, Zero};
 
 use crate::circuit::{LayerGeom, Layout, wiring_functional};
 use crate::error::{Error, Result};
-use crate::field::{Affine, Fr, Projective, eq_eval, eq_table, fr_i64, index_bits, mle_eval};
+use crate::field::{Affine, Fr, eq_eval, eq_table, fr_i64, index_bits, mle_eval};
 use crate::generators::Generators;
 use crate::model::PreparedModel;
 use crate::proof::{BatchProof, DotProof, ProductProof, Proof, SumcheckProof, ZeroProof};
@@ -114,9 +114,7 @@ impl Checks {
             .and_modify(|e| e.1 += h)
             .or_insert((gens.h, h));
         let (bases, scalars): (Vec<Affine>, Vec<Fr>) = merged.into_values().unzip();
-        let sum = Projective::msm(&bases, &scalars).map_err(|_| Error::Rejected {
-            reason: "internal length mismatch",
-        })?;
+        let sum = crate::msm::msm(&bases, &scalars);
         if sum.is_zero() {
             Ok(())
         } else {

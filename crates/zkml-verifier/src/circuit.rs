@@ -331,6 +331,11 @@ pub struct Layout {
     pub col_vars: usize,
     /// Number of (non-empty) Hyrax rows.
     pub rows: usize,
+    /// Rows that hold only padding (entries no layer can make nonzero). They are committed
+    /// without blinding, so their commitment is the identity: weight rows are checked to be the
+    /// identity, witness rows are left out of proofs. Which rows they are follows from the
+    /// architecture alone, so this reveals nothing about weights or activations.
+    pub padding: Vec<bool>,
 }
 
 impl Layout {
@@ -371,7 +376,33 @@ impl Layout {
             vars: total_vars,
             col_vars,
             rows,
+            padding: vec![false; rows],
         })
+    }
+
+    /// Mark the rows in which `real(segment, local index)` holds for no entry.
+    fn mark_padding(mut self, real: impl Fn(usize, usize) -> bool) -> Self {
+        let c = 1usize << self.col_vars;
+        let mut has_real = vec![false; self.rows];
+        for (seg, s) in self.segments.iter().enumerate() {
+            let end = s.offset + (1usize << s.vars);
+            let mut e = s.offset;
+            while e < end {
+                let row = e / c;
+                let row_end = ((row + 1) * c).min(end);
+                if !has_real[row] && (e..row_end).any(|i| real(seg, i - s.offset)) {
+                    has_real[row] = true;
+                }
+                e = row_end;
+            }
+        }
+        self.padding = has_real.iter().map(|r| !r).collect();
+        self
+    }
+
+    /// Number of rows that are not padding.
+    pub fn real_rows(&self) -> usize {
+        self.padding.iter().filter(|p| !**p).count()
     }
 
     /// The point on the whole vector for a point `local` on segment `seg`.
@@ -519,13 +550,27 @@ impl Circuit {
     /// Packing of the committed weight vector: per layer the weights then the biases.
     pub fn weight_layout(geoms: &[LayerGeom]) -> Result<Layout> {
         let (weights, _) = Self::column_split(geoms)?;
-        Layout::new(&Self::weight_blocks(geoms), weights)
+        Ok(
+            Layout::new(&Self::weight_blocks(geoms), weights)?.mark_padding(|seg, i| {
+                let g = &geoms[seg / 2];
+                if seg % 2 == 0 {
+                    (i >> g.k_vars) < g.out_channels && (i & ((1 << g.k_vars) - 1)) < g.dot
+                } else {
+                    i < g.out_channels
+                }
+            }),
+        )
     }
 
     /// Packing of the per-proof witness vector: one bit matrix per layer.
     pub fn witness_layout(geoms: &[LayerGeom]) -> Result<Layout> {
         let (_, witness) = Self::column_split(geoms)?;
-        Layout::new(&Self::witness_blocks(geoms), witness)
+        Ok(
+            Layout::new(&Self::witness_blocks(geoms), witness)?.mark_padding(|seg, i| {
+                let g = &geoms[seg];
+                g.flat(i >> g.j_vars).is_some() && (i & ((1 << g.j_vars) - 1)) < g.cols_used()
+            }),
+        )
     }
 
     fn weight_blocks(geoms: &[LayerGeom]) -> Vec<usize> {
@@ -642,6 +687,20 @@ mod tests {
             assert_eq!(s.offset % (1 << s.vars), 0);
         }
         assert!(wl.rows << wl.col_vars >= wl.len);
+        // Padding rows: the linear layer's 10 of 16 output rows and 2,704 of 4,096 inputs.
+        assert_eq!(wl.padding.len(), wl.rows);
+        assert!(wl.real_rows() < wl.rows);
+        let xl = Circuit::witness_layout(&g).unwrap();
+        assert!(xl.real_rows() < xl.rows);
+        // The convolution's 348 padding positions per channel cover whole witness rows.
+        let per_row = (1usize << xl.col_vars) >> g[0].j_vars;
+        let conv_rows = (1usize << (g[0].row_vars() + g[0].j_vars)) >> xl.col_vars;
+        let start = xl.segments[0].offset >> xl.col_vars;
+        let padding = xl.padding[start..start + conv_rows]
+            .iter()
+            .filter(|p| **p)
+            .count();
+        assert_eq!(padding, 4 * (348 / per_row));
         // The bias bound sizes the clamp's range checks: |acc| ≤ 9·2^14 + 2^16 < 2^18, times
         // 2^30 / 2^40, is below 2^8, so overflow and underflow need 9 bits each.
         assert_eq!(g[0].e_bits, 9);

@@ -1,5 +1,7 @@
 //! The registered public model (circuit + weight commitment), its canonical encoding and id.
 
+use ark_ec::AffineRepr;
+
 use crate::circuit::{Circuit, LayerGeom, LayerKind, LayerSpec, Layout, MAX_LAYERS, Requant};
 use crate::codec::{POINT_COMPRESSED_BYTES, Reader, Writer};
 use crate::error::{Error, Result};
@@ -291,6 +293,16 @@ impl PreparedModel {
         if model.weight_rows.len() != weight_layout.rows {
             return Err(Error::InvalidModel {
                 reason: "weight commitment has the wrong number of rows",
+            });
+        }
+        let padding_committed = model
+            .weight_rows
+            .iter()
+            .zip(&weight_layout.padding)
+            .any(|(p, pad)| *pad && !p.is_zero());
+        if padding_committed {
+            return Err(Error::InvalidModel {
+                reason: "a padding row of the weight commitment is not the identity",
             });
         }
         Ok(Self {

@@ -407,7 +407,7 @@ pub fn verify(
         });
     }
     let wl = &model.witness_layout;
-    if proof.witness_rows.len() != wl.rows {
+    if proof.witness_rows.len() != wl.real_rows() {
         return Err(Error::Shape {
             what: "witness row count",
         });
@@ -415,6 +415,19 @@ pub fn verify(
     let mut tr = statement_transcript(&model.id, input, output, binding);
     let mut checks = Checks::default();
     tr.append_points(b"witness.rows", &proof.witness_rows);
+    // Padding rows are not sent: they commit to zero with no blinding (the identity).
+    let mut sent = proof.witness_rows.iter();
+    let witness_rows: Vec<Affine> = wl
+        .padding
+        .iter()
+        .map(|&pad| {
+            if pad {
+                Affine::zero()
+            } else {
+                sent.next().copied().unwrap_or_else(Affine::zero)
+            }
+        })
+        .collect();
 
     // The claim on the last layer's output is public: y~(r_y).
     let ry = tr.challenges(b"out.r", crate::field::log2_ceil(last.out_len()));
@@ -549,7 +562,7 @@ pub fn verify(
         &mut tr,
         &mut checks,
         wl,
-        &proof.witness_rows,
+        &witness_rows,
         &v_claims,
         &proof.witness,
     )?;

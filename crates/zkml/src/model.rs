@@ -156,7 +156,7 @@ impl CommittedModel {
     pub fn commit(secret: SecretModel, rng: &mut BlindRng) -> Result<Self> {
         let layout = Circuit::weight_layout(secret.geoms())?;
         let packed = secret.packed(&layout);
-        let (weight_rows, blinds) = commit_rows_small(&packed, layout.col_vars, layout.rows, rng);
+        let (weight_rows, blinds) = commit_rows_small(&packed, &layout, rng);
         let public = PublicModel {
             circuit: secret.circuit.clone(),
             weight_rows,

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{AdditiveGroup, BigInteger, PrimeField};
 use counterweight_zkml_verifier::{
-    Affine, DotProof, Fr, Generators, ProductProof, Projective, Transcript, ZeroProof,
+    Affine, DotProof, Fr, Generators, Layout, ProductProof, Projective, Transcript, ZeroProof,
 };
 
 use crate::rng::BlindRng;
@@ -165,17 +165,23 @@ pub(crate) fn prove_dot(
     }
 }
 
-/// Hyrax row commitments of a vector of small integers laid out in rows of `2^col_vars`.
+/// Hyrax row commitments of a vector of small integers laid out in rows of `2^col_vars`; the
+/// layout's padding rows (all zero by construction) get no blinding, so they commit to the
+/// identity.
 pub(crate) fn commit_rows_small(
     values: &[i64],
-    col_vars: usize,
-    rows: usize,
+    layout: &Layout,
     rng: &mut BlindRng,
 ) -> (Vec<Affine>, Vec<Fr>) {
     let gens = Generators::get();
-    let c = 1usize << col_vars;
-    let blinds = rng.frs(rows);
-    let mut out = Vec::with_capacity(rows);
+    let c = 1usize << layout.col_vars;
+    let mut blinds = rng.frs(layout.rows);
+    for (b, pad) in blinds.iter_mut().zip(&layout.padding) {
+        if *pad {
+            *b = Fr::ZERO;
+        }
+    }
+    let mut out = Vec::with_capacity(layout.rows);
     for (i, r) in blinds.iter().enumerate() {
         let start = (i * c).min(values.len());
         let end = ((i + 1) * c).min(values.len());

@@ -129,15 +129,22 @@ impl Prover {
             let off = wl.segments[l].offset;
             vbits[off..off + w.bits.len()].copy_from_slice(&w.bits);
         }
+        // Padding rows are zero by construction: no blinding, no commitment in the proof.
         let c = 1usize << wl.col_vars;
-        let vblinds = rng.frs(wl.rows);
+        let mut vblinds = rng.frs(wl.rows);
         let vrows: Vec<Projective> = (0..wl.rows)
+            .filter(|&i| !wl.padding[i])
             .map(|i| {
                 let s = (i * c).min(vbits.len());
                 let e = ((i + 1) * c).min(vbits.len());
                 commit_bits_row(&vbits[s..e], &vblinds[i])
             })
             .collect();
+        for (b, pad) in vblinds.iter_mut().zip(&wl.padding) {
+            if *pad {
+                *b = Fr::ZERO;
+            }
+        }
         let witness_rows: Vec<Affine> = Projective::normalize_batch(&vrows);
         tr.append_points(b"witness.rows", &witness_rows);
         progress("witness committed");

@@ -198,3 +198,40 @@ fn decoding_then_encoding_is_the_identity() {
     assert_eq!(p.encode(), f.bytes);
     verify(f.prover.public(), &f.input, &f.output, &binding(), &p).unwrap();
 }
+
+#[test]
+fn padding_rows_are_identities_and_must_stay_so() {
+    use ark_ec::AffineRepr;
+    use counterweight_zkml::test_utils::random_cnn;
+    use counterweight_zkml_verifier::{Generators, PreparedModel, PublicModel};
+
+    // The CNN's linear layer pads 2,704 inputs to 4,096 and 10 outputs to 16: whole Hyrax
+    // rows of the weight vector and of the witness hold only padding.
+    let prover = setup(random_cnn(31), 4);
+    let public = prover.public();
+    let wl = &public.weight_layout;
+    let pad = wl
+        .padding
+        .iter()
+        .position(|p| *p)
+        .expect("a padding weight row");
+    assert!(public.model.weight_rows[pad].xy().is_none());
+    let decoded = PublicModel::decode(&public.model.encode()).expect("identity rows decode");
+    assert_eq!(decoded, public.model);
+    assert!(public.witness_layout.real_rows() < public.witness_layout.rows);
+    let input = TestRng::new(32).i8s(784, 0, 127);
+    let (output, proof) = prover
+        .prove(&input, &binding(), &mut BlindRng::from_seed([5; 32]))
+        .expect("prove");
+    assert_eq!(proof.witness_rows.len(), public.witness_layout.real_rows());
+    verify(public, &input, &output, &binding(), &proof).expect("valid");
+
+    // A registrant who commits something in a padding row is refused.
+    let mut model = public.model.clone();
+    model.weight_rows[pad] = Generators::get().vec[0];
+    assert!(PreparedModel::new(model).is_err());
+    // A proof with the padding rows included does not fit the model.
+    let mut padded = proof.clone();
+    padded.witness_rows.push(Generators::get().vec[1]);
+    assert!(verify(public, &input, &output, &binding(), &padded).is_err());
+}

@@ -231,7 +231,7 @@ fn padding_rows_are_identities_and_must_stay_so() {
     model.weight_rows[pad] = Generators::get().vec[0];
     assert!(PreparedModel::new(model).is_err());
     // A proof with the padding rows included does not fit the model.
-    let mut padded = proof.clone();
+    let mut padded = proof;
     padded.witness_rows.push(Generators::get().vec[1]);
     assert!(verify(public, &input, &output, &binding(), &padded).is_err());
 }

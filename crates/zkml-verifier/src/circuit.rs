@@ -5,6 +5,8 @@
 use ark_ff::{Field, One, Zero};
 
 use crate::error::{Error, Result};
+#[cfg(test)]
+use crate::field::mle_eval;
 use crate::field::{Fr, eq_table, index_bits, log2_ceil};
 use crate::generators::MAX_COLUMNS;
 
@@ -223,6 +225,64 @@ impl LayerGeom {
             }
         }
         t
+    }
+
+    /// `Σ_row eq(τ,row)·[row real]·eq(ρ,row)·f(channel)` without building a row table: the
+    /// real rows are a product of a channel range and a position range, and over a range
+    /// `[0, n)` a product of per-bit weights sums in one pass over the bits
+    /// ([`prefix_product_sum`]). `rho = None` sums the table itself (`eq(ρ,·) = 1`).
+    pub fn masked_eq_eval(&self, tau: &[Fr], rho: Option<&[Fr]>, f: impl Fn(usize) -> Fr) -> Fr {
+        let weights = |t: &[Fr], r: Option<&[Fr]>| -> (Vec<Fr>, Vec<Fr>) {
+            match r {
+                Some(r) => t
+                    .iter()
+                    .zip(r)
+                    .map(|(&t, &r)| ((Fr::ONE - t) * (Fr::ONE - r), t * r))
+                    .unzip(),
+                None => t.iter().map(|&t| (Fr::ONE - t, t)).unzip(),
+            }
+        };
+        let (tau_p, tau_o) = tau.split_at(self.p_vars.min(tau.len()));
+        let (rho_p, rho_o) = match rho {
+            Some(r) => {
+                let (a, b) = r.split_at(self.p_vars.min(r.len()));
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        let (p0, p1) = weights(tau_p, rho_p);
+        let positions = prefix_product_sum(&p0, &p1, self.spatial);
+        let eo = eq_table(tau_o);
+        let ro = rho_o.map(eq_table);
+        let channels: Fr = (0..self.out_channels)
+            .map(|o| {
+                let w = eo.get(o).copied().unwrap_or(Fr::zero()) * f(o);
+                match &ro {
+                    Some(ro) => w * ro.get(o).copied().unwrap_or(Fr::zero()),
+                    None => w,
+                }
+            })
+            .sum();
+        channels * positions
+    }
+
+    /// `Σ_row u(flat(row))·eq(ρ,row)` over the real rows: the multilinear extension of
+    /// [`LayerGeom::rows_from_flat`] at `ρ`, without the padded table.
+    pub fn flat_eval(&self, u: &[Fr], rho: &[Fr]) -> Fr {
+        let (rho_p, rho_o) = rho.split_at(self.p_vars.min(rho.len()));
+        let ep = eq_table(rho_p);
+        let eo = eq_table(rho_o);
+        let mut total = Fr::zero();
+        for (o, &wo) in eo.iter().enumerate().take(self.out_channels) {
+            let row: Fr = ep
+                .iter()
+                .take(self.spatial)
+                .zip(u.iter().skip(o * self.spatial))
+                .map(|(a, b)| *a * b)
+                .sum();
+            total += wo * row;
+        }
+        total
     }
 
     /// Row table `m'_c(row)` (zero on padding rows).
@@ -614,6 +674,35 @@ impl Circuit {
     }
 }
 
+/// `Σ_{x < n} Π_t w_t(bit t of x)` with `w_t(0) = a0[t]`, `w_t(1) = a1[t]` and `x` ranging
+/// over `a0.len()` bits (`n` at most `2^a0.len()`): the sum of a product-form table over a
+/// prefix range, in `O(bits)`. Walking `n`'s bits from the top, each set bit contributes the
+/// block of `x` that agree with `n` above it, have 0 there and are free below.
+pub(crate) fn prefix_product_sum(a0: &[Fr], a1: &[Fr], n: usize) -> Fr {
+    let bits = a0.len().min(a1.len());
+    if n >= 1usize.checked_shl(bits as u32).unwrap_or(usize::MAX) {
+        return a0.iter().zip(a1).map(|(a, b)| *a + b).product();
+    }
+    // free[t] = Π_{s<t} (a0[s] + a1[s]).
+    let mut free = Vec::with_capacity(bits + 1);
+    free.push(Fr::ONE);
+    for t in 0..bits {
+        let last = free[t];
+        free.push(last * (a0[t] + a1[t]));
+    }
+    let mut total = Fr::zero();
+    let mut prefix = Fr::ONE;
+    for t in (0..bits).rev() {
+        if (n >> t) & 1 == 1 {
+            total += prefix * a0[t] * free[t];
+            prefix *= a1[t];
+        } else {
+            prefix *= a0[t];
+        }
+    }
+    total
+}
+
 /// The wiring functional `u[i] = Σ_{k,p : wire(k,p) = i} eq(rk, k) · eq(rp, p)` over the
 /// flattened layer input, for evaluating the im2col matrix at `(rk, rp)`.
 pub fn wiring_functional(g: &LayerGeom, rk: &[Fr], rp: &[Fr]) -> Vec<Fr> {
@@ -707,6 +796,48 @@ mod tests {
         let mut wide = cnn();
         wide.layers[0].bias_bits = 32;
         assert_eq!(wide.geometry().unwrap()[0].e_bits, 23);
+    }
+
+    #[test]
+    fn closed_forms_match_the_row_tables() {
+        let g = cnn().geometry().unwrap();
+        let ch = |seed: u64, n: usize| -> Vec<Fr> {
+            (0..n as u64)
+                .map(|i| Fr::from(seed * 1_000_003 + i * 7_919 + 11))
+                .collect()
+        };
+        for (i, g) in g.iter().enumerate() {
+            let seed = i as u64;
+            let (tau, rho) = (ch(seed + 1, g.row_vars()), ch(seed + 50, g.row_vars()));
+            let er = g.masked_eq_rows(&tau);
+            let m = g.mprime_rows();
+            let g1: Vec<Fr> = er.iter().zip(&m).map(|(a, b)| *a * b).collect();
+            let mp = |o: usize| Fr::from(g.mprime[o]);
+            assert_eq!(g.masked_eq_eval(&tau, Some(&rho), mp), mle_eval(&g1, &rho));
+            assert_eq!(
+                g.masked_eq_eval(&tau, Some(&rho), |_| Fr::ONE),
+                mle_eval(&er, &rho)
+            );
+            let sum: Fr = er.iter().sum();
+            assert_eq!(g.masked_eq_eval(&tau, None, |_| Fr::ONE), sum);
+            let u = ch(seed + 90, g.out_len());
+            assert_eq!(g.flat_eval(&u, &rho), mle_eval(&g.rows_from_flat(&u), &rho));
+        }
+        // Prefix sums at every range end of a 4-bit table.
+        let (a0, a1) = (ch(3, 4), ch(4, 4));
+        let table: Vec<Fr> = (0..16usize)
+            .map(|x| {
+                (0..4)
+                    .map(|t| if (x >> t) & 1 == 1 { a1[t] } else { a0[t] })
+                    .product()
+            })
+            .collect();
+        for n in 0..=16 {
+            assert_eq!(
+                prefix_product_sum(&a0, &a1, n),
+                table[..n].iter().sum::<Fr>()
+            );
+        }
     }
 
     #[test]

@@ -334,7 +334,19 @@ pub struct BitTables {
 impl BitTables {
     /// Build the tables from the challenges.
     pub fn new(g: &LayerGeom, tau: &[Fr], u_out: &[Fr], beta: Fr, gamma: Fr, tau_z: &[Fr]) -> Self {
-        let (tz_cols, tz_rows) = tau_z.split_at(g.j_vars.min(tau_z.len()));
+        let tz_rows = &tau_z[g.j_vars.min(tau_z.len())..];
+        Self {
+            er: g.masked_eq_rows(tau),
+            ur: g.rows_from_flat(u_out),
+            zr: g.masked_eq_rows(tz_rows),
+            ..Self::columns(g, beta, gamma, tau_z)
+        }
+    }
+
+    /// Only the column tables (the row tables left empty): what the verifier needs, since it
+    /// evaluates the row tables' extensions in closed form.
+    fn columns(g: &LayerGeom, beta: Fr, gamma: Fr, tau_z: &[Fr]) -> Self {
+        let tz_cols = &tau_z[..g.j_vars.min(tau_z.len())];
         let ej = eq_table(tz_cols);
         let [sq, so, su, sused] = g.selector_cols();
         let g2 = gamma * gamma;
@@ -342,9 +354,9 @@ impl BitTables {
         let g4 = g3 * gamma;
         let map = |f: &dyn Fn(usize) -> Fr| -> Vec<Fr> { (0..ej.len()).map(f).collect() };
         Self {
-            er: g.masked_eq_rows(tau),
-            ur: g.rows_from_flat(u_out),
-            zr: g.masked_eq_rows(tz_rows),
+            er: Vec::new(),
+            ur: Vec::new(),
+            zr: Vec::new(),
             rel: g.relation_cols(),
             val: g.value_cols().into_iter().map(|v| v * beta).collect(),
             c_b: map(&|j| ej[j] * (so[j] + g2 * su[j] + g4 * sused[j])),
@@ -357,9 +369,12 @@ impl BitTables {
 
     /// The closing coefficients at the sumcheck point `(ρ_cols, ρ_rows)`.
     pub fn coefficients(&self, rho_cols: &[Fr], rho_rows: &[Fr]) -> BitCoefficients {
-        let er = mle_eval(&self.er, rho_rows);
-        let ur = mle_eval(&self.ur, rho_rows);
-        let zr = mle_eval(&self.zr, rho_rows);
+        let rows = [&self.er, &self.ur, &self.zr].map(|t| mle_eval(t, rho_rows));
+        self.with_rows(rho_cols, rows)
+    }
+
+    /// The closing coefficients given the row tables' values `[er, ur, zr]` at `ρ_rows`.
+    fn with_rows(&self, rho_cols: &[Fr], [er, ur, zr]: [Fr; 3]) -> BitCoefficients {
         let col = |t: &[Fr]| mle_eval(t, rho_cols);
         BitCoefficients {
             b: er * col(&self.rel) + ur * col(&self.val) + zr * col(&self.c_b),
@@ -451,13 +466,11 @@ pub fn verify(
         // S1: T = Σ_row eq(τ,row)·valid·m'·acc.
         let tau = tr.challenges(b"layer.tau", g.row_vars());
         tr.append_point(b"layer.t", &lp.t);
-        let er = g.masked_eq_rows(&tau);
-        let mrows = g.mprime_rows();
-        let g1: Vec<Fr> = er.iter().zip(&mrows).map(|(a, b)| *a * b).collect();
         let (rho1, f1) = verify_sumcheck(&mut tr, Lc::point(lp.t), &lp.s1, g.row_vars(), 2)?;
         tr.append_point(b"layer.acc", &lp.acc);
         let mut d = f1;
-        d.add_point(lp.acc, -mle_eval(&g1, &rho1));
+        let mprime = |o: usize| g.mprime.get(o).map_or(Fr::ZERO, |&m| Fr::from(m));
+        d.add_point(lp.acc, -g.masked_eq_eval(&tau, Some(&rho1), mprime));
         verify_zero(&mut tr, &mut checks, &d, &lp.s1_end);
         let (rho_p, rho_o) = rho1.split_at(g.p_vars);
 
@@ -510,8 +523,8 @@ pub fn verify(
         let beta = tr.challenge(b"layer.beta");
         let gamma = tr.challenge(b"layer.gamma");
         let tau_z = tr.challenges(b"layer.tauz", g.j_vars + g.row_vars());
-        let tables = BitTables::new(g, &tau, &u_out, beta, gamma, &tau_z);
-        let er_sum: Fr = er.iter().sum();
+        let tables = BitTables::columns(g, beta, gamma, &tau_z);
+        let er_sum = g.masked_eq_eval(&tau, None, |_| Fr::ONE);
         let u_sum: Fr = u_out.iter().sum();
         let mut claim2 = Lc::point(lp.t);
         claim2.g += g.relation_constant() * er_sum;
@@ -524,7 +537,15 @@ pub fn verify(
         verify_product(&mut tr, &mut checks, b, fo, bfo, &lp.products[0]);
         verify_product(&mut tr, &mut checks, b, fu, bfu, &lp.products[1]);
         verify_product(&mut tr, &mut checks, b, b, bb, &lp.products[2]);
-        let co = tables.coefficients(rho_j, rho_r);
+        let tz_rows = &tau_z[g.j_vars..];
+        let co = tables.with_rows(
+            rho_j,
+            [
+                g.masked_eq_eval(&tau, Some(rho_r), |_| Fr::ONE),
+                g.flat_eval(&u_out, rho_r),
+                g.masked_eq_eval(tz_rows, Some(rho_r), |_| Fr::ONE),
+            ],
+        );
         let mut d = f2;
         d.add_point(b, -co.b);
         d.add_point(fo, -co.f_over);

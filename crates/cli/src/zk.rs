@@ -45,6 +45,10 @@ pub struct RegisterArgs {
     /// Calibration samples (`.npy` of shape [N, ...input shape] or EZKL-style JSON).
     #[arg(long)]
     pub calibration: PathBuf,
+    /// Held-out samples (same formats) on which to report the argmax agreement of the
+    /// quantised model with the float model, besides the calibration set.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
 }
 
 /// Request binding flags shared by prove and verify.
@@ -249,12 +253,14 @@ fn register(a: RegisterArgs, store: &Store, global: &Global) -> anyhow::Result<(
     let q = counterweight_model::quantize(&model, &samples)
         .and_then(|q| q.with_multiplier_bits(counterweight_zkml::MULTIPLIER_BITS))
         .context("quantisation failed")?;
-    let mut agree = 0usize;
-    for s in &samples {
-        let f = argmax(&model.forward(s)?);
-        let qv = argmax(&q.evaluate(&q.quantize_input(s)?)?);
-        agree += usize::from(f == qv);
-    }
+    let agreement = argmax_agreement(&model, &q, &samples)?;
+    let test = match &a.test {
+        Some(path) => {
+            let held_out = read_samples(path, n_in)?;
+            Some((argmax_agreement(&model, &q, &held_out)?, held_out.len()))
+        }
+        None => None,
+    };
     let secret = from_quantized(&q)?;
     let t = Instant::now();
     let committed = CommittedModel::commit(secret, &mut BlindRng::from_os()?)?;
@@ -268,7 +274,6 @@ fn register(a: RegisterArgs, store: &Store, global: &Global) -> anyhow::Result<(
         output_len: q.output_len(),
     };
     let dir = store.save(&committed, &meta)?;
-    let agreement = agree as f64 / samples.len() as f64;
     if global.json {
         println!(
             "{}",
@@ -277,6 +282,8 @@ fn register(a: RegisterArgs, store: &Store, global: &Global) -> anyhow::Result<(
                 "layers": committed.public.circuit.layers.len(),
                 "calibration_samples": samples.len(),
                 "argmax_agreement": agreement,
+                "test_samples": test.map(|t| t.1),
+                "test_argmax_agreement": test.map(|t| t.0),
                 "commit_ms": commit_ms,
                 "weight_rows": committed.public.weight_rows.len(),
                 "dir": dir,
@@ -294,9 +301,27 @@ fn register(a: RegisterArgs, store: &Store, global: &Global) -> anyhow::Result<(
             agreement * 100.0,
             samples.len()
         );
+        if let Some((t, n)) = test {
+            println!("            {:.2}% on {n} held-out test samples", t * 100.0);
+        }
         println!("stored in   {}", dir.display());
     }
     Ok(())
+}
+
+/// Share of `samples` on which the quantised model's argmax equals the float model's.
+fn argmax_agreement(
+    model: &counterweight_model::Model,
+    q: &counterweight_model::QuantizedModel,
+    samples: &[Vec<f32>],
+) -> anyhow::Result<f64> {
+    let mut agree = 0usize;
+    for s in samples {
+        let f = argmax(&model.forward(s)?);
+        let qv = argmax(&q.evaluate(&q.quantize_input(s)?)?);
+        agree += usize::from(f == qv);
+    }
+    Ok(agree as f64 / samples.len().max(1) as f64)
 }
 
 const PROOF_FILE_MAGIC: &[u8; 4] = b"CWZF";

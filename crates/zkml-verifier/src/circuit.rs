@@ -609,7 +609,7 @@ impl Circuit {
 
     /// Packing of the committed weight vector: per layer the weights then the biases.
     pub fn weight_layout(geoms: &[LayerGeom]) -> Result<Layout> {
-        let (weights, _) = Self::column_split(geoms)?;
+        let (weights, _) = Self::column_split(geoms);
         Ok(
             Layout::new(&Self::weight_blocks(geoms), weights)?.mark_padding(|seg, i| {
                 let g = &geoms[seg / 2];
@@ -624,7 +624,7 @@ impl Circuit {
 
     /// Packing of the per-proof witness vector: one bit matrix per layer.
     pub fn witness_layout(geoms: &[LayerGeom]) -> Result<Layout> {
-        let (_, witness) = Self::column_split(geoms)?;
+        let (_, witness) = Self::column_split(geoms);
         Ok(
             Layout::new(&Self::witness_blocks(geoms), witness)?.mark_padding(|seg, i| {
                 let g = &geoms[seg];
@@ -649,15 +649,23 @@ impl Circuit {
     /// each vector plus one per vector generator, which the two openings share, so it costs
     /// `rows_w + rows_x + max(cols_w, cols_x)`. Ties go to the smaller proof (64 bytes per
     /// witness row, 32 per opening column).
-    fn column_split(geoms: &[LayerGeom]) -> Result<(usize, usize)> {
-        let w = Layout::new(&Self::weight_blocks(geoms), 0)?;
-        let x = Layout::new(&Self::witness_blocks(geoms), 0)?;
+    fn column_split(geoms: &[LayerGeom]) -> (usize, usize) {
+        // Block sizes are checked (below 2^40 each) when the layouts are built.
+        let len = |blocks: Vec<usize>| -> usize {
+            blocks
+                .iter()
+                .fold(0usize, |a, &v| a.saturating_add(1usize << v.min(40)))
+        };
+        let (len_w, len_x) = (
+            len(Self::weight_blocks(geoms)),
+            len(Self::witness_blocks(geoms)),
+        );
         let max = log2_ceil(MAX_COLUMNS);
         let mut best = (usize::MAX, usize::MAX, 0, 0);
-        for cw in 0..=max.min(w.vars) {
-            for cx in 0..=max.min(x.vars) {
-                let rows_w = w.len.div_ceil(1 << cw);
-                let rows_x = x.len.div_ceil(1 << cx);
+        for cw in 0..=max.min(log2_ceil(len_w)) {
+            for cx in 0..=max.min(log2_ceil(len_x)) {
+                let rows_w = len_w.div_ceil(1 << cw);
+                let rows_x = len_x.div_ceil(1 << cx);
                 let terms = rows_w + rows_x + (1usize << cw.max(cx));
                 let bytes = 64 * rows_x + 32 * ((1usize << cw) + (1usize << cx));
                 if (terms, bytes) < (best.0, best.1) {
@@ -665,7 +673,7 @@ impl Circuit {
                 }
             }
         }
-        Ok((best.2, best.3))
+        (best.2, best.3)
     }
 
     /// Output length of the last layer.

@@ -80,6 +80,7 @@ fn zk_register_prove_verify_and_reject_tampering() {
     let dir = tempfile::tempdir().unwrap();
     let (d, home) = (dir.path(), dir.path().join("home"));
     let calibration = write_json(d, "calibration.json", &samples(16, 1));
+    let held_out = write_json(d, "test.json", &samples(12, 3));
     let input = write_json(d, "x.json", &samples(1, 2));
     let other_input = write_json(
         d,
@@ -91,6 +92,8 @@ fn zk_register_prove_verify_and_reject_tampering() {
         counterweight(&home)
             .args(["register", MODEL, "--calibration"])
             .arg(&calibration)
+            .arg("--test")
+            .arg(&held_out)
             .arg("--json"),
     );
     let id = reg["model_id"].as_str().expect("model_id").to_owned();
@@ -99,6 +102,9 @@ fn zk_register_prove_verify_and_reject_tampering() {
     let agreement = reg["argmax_agreement"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&agreement));
     assert_eq!(reg["calibration_samples"], 16);
+    assert_eq!(reg["test_samples"], 12);
+    let held_out_agreement = reg["test_argmax_agreement"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&held_out_agreement));
 
     let proof = d.join("proof.bin");
     let proved = ok_json(

@@ -57,3 +57,25 @@ fn proves_mlp_784_128_10_slow() {
         TestRng::new(16).i8s(784, 0, 127),
     );
 }
+
+#[test]
+fn refuses_biases_above_the_declared_bound() {
+    let model = random_mlp(&[8, 4, 3], 2);
+    let mut layers = model.layers().to_vec();
+    layers[1].bias[0] = 1 << 16;
+    let err = crate::SecretModel::new(model.circuit().clone(), layers.clone()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            crate::Error::BiasBound {
+                layer: 1,
+                bits: 16,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Within the bound (|b| < 2^16) is fine, at both signs.
+    layers[1].bias[0] = -(1 << 16) + 1;
+    crate::SecretModel::new(model.circuit().clone(), layers).unwrap();
+}

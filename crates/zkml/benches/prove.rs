@@ -2,7 +2,7 @@
 
 use counterweight_zkml::test_utils::{TestRng, random_cnn, random_mlp};
 use counterweight_zkml::{BlindRng, CommittedModel, Prover, RequestBinding};
-use counterweight_zkml_verifier::verify;
+use counterweight_zkml_verifier::verify_bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bench(c: &mut Criterion) {
@@ -22,9 +22,13 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("prove/model={name}"), |b| {
             b.iter(|| prover.prove(&input, &binding, &mut rng).expect("prove"))
         });
+        // What the chain pays: decoding the proof bytes, then verifying.
         let (out, proof) = prover.prove(&input, &binding, &mut rng).expect("prove");
-        group.bench_function(format!("verify/model={name}"), |b| {
-            b.iter(|| verify(prover.public(), &input, &out, &binding, &proof).expect("verify"))
+        let bytes = proof.encode();
+        group.bench_function(format!("verify_bytes/model={name}"), |b| {
+            b.iter(|| {
+                verify_bytes(prover.public(), &input, &out, &binding, &bytes).expect("verify")
+            })
         });
     }
     group.finish();

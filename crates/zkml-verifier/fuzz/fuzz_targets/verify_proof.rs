@@ -1,52 +1,65 @@
 //! Feed arbitrary bytes to the proof decoder and verifier: they must return, never panic.
+//!
+//! The first input byte picks the mode: even, the rest of the input is the proof; odd, the rest
+//! is XORed onto a valid proof, so that the fuzzer can keep the encoding intact (every point on
+//! the curve) and reach the verifier's checks instead of stopping at the decoder.
 #![no_main]
 
 use std::sync::OnceLock;
 
-use counterweight_zkml_verifier::{
-    Circuit, Generators, LayerKind, LayerSpec, PreparedModel, PublicModel, Requant, RequestBinding,
-    verify_bytes,
-};
+use counterweight_zkml::test_utils::{TestRng, random_mlp};
+use counterweight_zkml::{BlindRng, CommittedModel, Prover};
+use counterweight_zkml_verifier::{RequestBinding, verify_bytes};
 use libfuzzer_sys::fuzz_target;
 
-fn model() -> &'static PreparedModel {
-    static M: OnceLock<PreparedModel> = OnceLock::new();
-    M.get_or_init(|| {
-        let circuit = Circuit {
-            input_len: 4,
-            layers: vec![LayerSpec {
-                kind: LayerKind::Linear {
-                    in_features: 4,
-                    out_features: 2,
-                },
-                relu: true,
-                requant: vec![
-                    Requant {
-                        multiplier: 1 << 30,
-                        shift: 33
-                    };
-                    2
-                ],
-                bias_bits: 16,
-            }],
-        };
-        let geoms = circuit.geometry().expect("valid circuit");
-        let rows = Circuit::weight_layout(&geoms).expect("layout").rows;
-        let weight_rows = Generators::get().vec[..rows].to_vec();
-        PreparedModel::new(PublicModel {
-            circuit,
-            weight_rows,
-        })
-        .expect("valid model")
+struct Fixture {
+    prover: Prover,
+    input: Vec<i8>,
+    output: Vec<i8>,
+    proof: Vec<u8>,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let mut rng = BlindRng::from_seed([7; 32]);
+        let committed = CommittedModel::commit(random_mlp(&[4, 3, 2], 5), &mut rng).expect("commit");
+        let prover = Prover::new(committed).expect("prover");
+        let input = TestRng::new(6).i8s(4, -128, 127);
+        let (output, proof) = prover
+            .prove(&input, &RequestBinding::default(), &mut rng)
+            .expect("prove");
+        let proof = proof.encode();
+        verify_bytes(prover.public(), &input, &output, &RequestBinding::default(), &proof)
+            .expect("the fixture proof verifies");
+        Fixture {
+            prover,
+            input,
+            output,
+            proof,
+        }
     })
 }
 
 fuzz_target!(|data: &[u8]| {
-    let _ = verify_bytes(
-        model(),
-        &[1, 2, 3, 4],
-        &[0, 5],
+    let f = fixture();
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let bytes = if mode % 2 == 0 {
+        rest.to_vec()
+    } else {
+        let mut p = f.proof.clone();
+        p.iter_mut().zip(rest).for_each(|(b, x)| *b ^= x);
+        p
+    };
+    let verdict = verify_bytes(
+        f.prover.public(),
+        &f.input,
+        &f.output,
         &RequestBinding::default(),
-        data,
+        &bytes,
     );
+    // Only the untouched proof may verify.
+    assert!(verdict.is_err() || bytes == f.proof);
 });

@@ -34,6 +34,20 @@ pub enum Error {
         /// What was wrong.
         what: &'static str,
     },
+    /// The encoding has a format version this build does not read.
+    #[error(
+        "{what} format version {got} is not supported (this build reads version {supported}; {hint})"
+    )]
+    Version {
+        /// What was encoded.
+        what: &'static str,
+        /// The version found.
+        got: u16,
+        /// The version this build reads.
+        supported: u16,
+        /// What to do about it.
+        hint: &'static str,
+    },
     /// A field element or curve point was not canonically encoded.
     #[error("non-canonical {what} at offset {offset}")]
     NonCanonical {

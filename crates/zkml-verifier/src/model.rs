@@ -166,9 +166,13 @@ impl PublicModel {
                 what: "model magic",
             });
         }
-        if r.u16()? != MODEL_FORMAT_VERSION {
-            return Err(Error::BadHeader {
-                what: "model version",
+        let version = r.u16()?;
+        if version != MODEL_FORMAT_VERSION {
+            return Err(Error::Version {
+                what: "public model",
+                got: version,
+                supported: MODEL_FORMAT_VERSION,
+                hint: "a model registered with another version must be registered again",
             });
         }
         let input_len = r.u32()?;

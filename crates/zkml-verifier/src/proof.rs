@@ -272,8 +272,11 @@ impl Proof {
         }
         let v = r.u16()?;
         if v != PROOF_FORMAT_VERSION {
-            return Err(Error::BadHeader {
-                what: "proof version",
+            return Err(Error::Version {
+                what: "proof",
+                got: v,
+                supported: PROOF_FORMAT_VERSION,
+                hint: "prove again with this build",
             });
         }
         let n = r.count("witness rows", MAX_VECTOR, POINT_BYTES)?;
@@ -406,7 +409,8 @@ mod tests {
         for version in [1u8, 2, 4] {
             let mut other = v2.clone();
             other[4] = version;
-            assert!(Proof::decode(&other).is_err());
+            let err = Proof::decode(&other).unwrap_err();
+            assert!(matches!(err, Error::Version { got, .. } if got == u16::from(version)));
         }
         let mut trailing = v2;
         trailing.push(0);

@@ -218,6 +218,11 @@ fn padding_rows_are_identities_and_must_stay_so() {
     assert!(public.model.weight_rows[pad].xy().is_none());
     let decoded = PublicModel::decode(&public.model.encode()).expect("identity rows decode");
     assert_eq!(decoded, public.model);
+    // A model file of the previous format is refused with a version error.
+    let mut old = public.model.encode();
+    old[4] = 1;
+    let err = PublicModel::decode(&old).unwrap_err();
+    assert!(err.to_string().contains("registered again"), "{err}");
     assert!(public.witness_layout.real_rows() < public.witness_layout.rows);
     let input = TestRng::new(32).i8s(784, 0, 127);
     let (output, proof) = prover

@@ -31,7 +31,13 @@ fn dim(v: usize, index: usize) -> Result<u32> {
 
 /// Lower `q` to a [`SecretModel`]: Linear and Conv2d layers (with their fused ReLU) become
 /// circuit layers; Flatten is a reshape; a standalone ReLU directly after a weighted layer is
-/// fused into its clamp (`max(clamp(q, -128, 127), 0) = clamp(q, 0, 127)`).
+/// fused into its clamp (`max(clamp(q, -128, 127), 0) = clamp(q, 0, 127)`). Each layer's
+/// public bias bound is [`bias_bits`] of its biases.
+///
+/// The circuit proves exactly `q`'s fixed-point arithmetic. Its witness grows with the
+/// requantisation shifts, so quantise with short multipliers first, as `zk register` does:
+/// `from_quantized(&q.with_multiplier_bits(MULTIPLIER_BITS)?)` (about half the witness of the
+/// quantiser's 31-bit multipliers, see `docs/zkml.md`).
 ///
 /// # Errors
 /// [`Error::Unsupported`] for pooling layers or a ReLU that does not follow a weighted layer.

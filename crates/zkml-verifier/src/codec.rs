@@ -156,6 +156,32 @@ impl<'a> Reader<'a> {
         };
         Fr::deserialize_with_mode(s, Compress::Yes, Validate::Yes).map_err(|_| bad)
     }
+    /// A 4-byte magic tag then a u16 format version, of which only `version` is read; `hint`
+    /// tells the user what to do with another version.
+    ///
+    /// # Errors
+    /// [`Error::BadHeader`] for another tag, [`Error::Version`] for another version.
+    pub fn header(
+        &mut self,
+        magic: &[u8; 4],
+        what: &'static str,
+        version: u16,
+        hint: &'static str,
+    ) -> Result<()> {
+        if self.take(4)? != magic {
+            return Err(Error::BadHeader { what });
+        }
+        let got = self.u16()?;
+        if got != version {
+            return Err(Error::Version {
+                what,
+                got,
+                supported: version,
+                hint,
+            });
+        }
+        Ok(())
+    }
     /// A canonical uncompressed group element (on the curve).
     pub fn point(&mut self) -> Result<Affine> {
         self.point_with(POINT_BYTES, Compress::No)

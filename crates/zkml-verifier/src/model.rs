@@ -161,20 +161,12 @@ impl PublicModel {
             });
         }
         let mut r = Reader::new(bytes);
-        if r.take(4)? != MODEL_MAGIC {
-            return Err(Error::BadHeader {
-                what: "model magic",
-            });
-        }
-        let version = r.u16()?;
-        if version != MODEL_FORMAT_VERSION {
-            return Err(Error::Version {
-                what: "public model",
-                got: version,
-                supported: MODEL_FORMAT_VERSION,
-                hint: "a model registered with another version must be registered again",
-            });
-        }
+        r.header(
+            MODEL_MAGIC,
+            "public model",
+            MODEL_FORMAT_VERSION,
+            "a model registered with another version must be registered again",
+        )?;
         let input_len = r.u32()?;
         let n = r.count("layers", MAX_LAYERS, 10)?;
         let mut layers = Vec::with_capacity(n);

@@ -265,20 +265,12 @@ impl Proof {
             });
         }
         let mut r = Reader::new(bytes);
-        if r.take(4)? != PROOF_MAGIC {
-            return Err(Error::BadHeader {
-                what: "proof magic",
-            });
-        }
-        let v = r.u16()?;
-        if v != PROOF_FORMAT_VERSION {
-            return Err(Error::Version {
-                what: "proof",
-                got: v,
-                supported: PROOF_FORMAT_VERSION,
-                hint: "prove again with this build",
-            });
-        }
+        r.header(
+            PROOF_MAGIC,
+            "proof",
+            PROOF_FORMAT_VERSION,
+            "prove again with this build",
+        )?;
         let n = r.count("witness rows", MAX_VECTOR, POINT_BYTES)?;
         let witness_rows = (0..n).map(|_| get_point(&mut r)).collect::<Result<_>>()?;
         let n = r.count("layers", MAX_LAYERS, POINT_BYTES)?;

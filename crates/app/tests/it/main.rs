@@ -3,4 +3,5 @@
 mod blocks;
 mod check_tx;
 mod durability;
+mod golden;
 mod support;

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use counterweight_app::App;
-use counterweight_bank::{BANK_MODULE, BankCall};
+use counterweight_bank::{BANK_MODULE, BankCall, ModuleCall as _};
 use counterweight_crypto::SigningKey;
 use counterweight_types::{
     Block, Call, ChainId, Genesis, GenesisAccount, Params, SignedTransaction, Transaction,

@@ -12,7 +12,7 @@
 //!
 //! ```
 //! use counterweight_app::{App, FinalizeOutcome};
-//! use counterweight_bank::{BankCall, BANK_MODULE};
+//! use counterweight_bank::{BankCall, BANK_MODULE, ModuleCall as _};
 //! use counterweight_crypto::SigningKey;
 //! use counterweight_types::{Call, ChainId, Genesis, GenesisAccount, Params, Transaction};
 //!

@@ -13,6 +13,7 @@
 
 use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, Subcommand};
+use counterweight_bank::ModuleCall as _;
 use counterweight_crypto::SigningKey;
 use counterweight_node::{Home, NodeConfig, service, testnet};
 use counterweight_rpc::{ChainEvent, NodeApi as _};

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::Args as ClapArgs;
-use counterweight_bank::{BANK_MODULE, BankCall};
+use counterweight_bank::{BANK_MODULE, BankCall, ModuleCall as _};
 use counterweight_rpc_api::{Client, ReceiptStatusView, TxStatusResponse};
 use counterweight_types::{Call, ChainId, Hash, SignedTransaction, Transaction};
 use serde::Serialize;

@@ -109,6 +109,27 @@ impl ModuleError {
     }
 }
 
+/// A module's typed refusal: one enum per module, one variant per reason, with named fields.
+///
+/// [`Verdict::code`] maps each variant to its stable numeric code in one place; the receipt
+/// carries that code and the variant's `Display` text, so receipts keep their wire form.
+/// `?` turns a verdict into [`CallError::Failed`].
+pub trait Verdict: std::error::Error {
+    /// Returns the stable numeric code of this refusal (never renumber one).
+    fn code(&self) -> u32;
+
+    /// Returns the code and message a receipt carries.
+    fn to_module_error(&self) -> ModuleError {
+        ModuleError::new(self.code(), self.to_string())
+    }
+}
+
+impl<V: Verdict> From<V> for CallError {
+    fn from(verdict: V) -> Self {
+        Self::Failed(verdict.to_module_error())
+    }
+}
+
 /// How a module call ends when it does not succeed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

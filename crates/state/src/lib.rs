@@ -32,12 +32,19 @@
 //! assert_eq!(block.into_changes().get(&b"a"[..]), Some(&None));
 //! ```
 
+mod call;
 mod error;
+mod event;
 mod module;
 mod overlay;
+pub mod query;
 mod runtime;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 
-pub use error::{CallError, Error, ModuleError, Result, TxError};
+pub use call::{MalformedCall, ModuleCall};
+pub use error::{CallError, Error, ModuleError, Result, TxError, Verdict};
+pub use event::{EventError, ModuleEvent};
 pub use module::{Module, TxContext, TxInfo, module_key};
 pub use overlay::{BlockState, Layered, StateAccess};
 pub use runtime::{BlockEnv, CODE_EVENT_LIMIT, EventRecorder, FeeHandler, Runtime, SYSTEM_MODULE};

@@ -7,6 +7,7 @@ use counterweight_types::{Address, ChainId, Event, Genesis, Hash, Height, Module
 
 use crate::{
     error::CallError,
+    event::ModuleEvent,
     overlay::{StateAccess, TxState},
 };
 
@@ -118,7 +119,25 @@ impl<'b> TxContext<'b> {
         }
     }
 
-    /// Records an event from the executing module.
+    /// Records a typed event from the executing module (see [`ModuleEvent`]).
+    ///
+    /// # Errors
+    /// [`CallError::Fatal`] if the event does not have an event's shape (a module bug).
+    pub fn emit_event<E: ModuleEvent>(&mut self, event: &E) -> Result<(), CallError> {
+        let (kind, attributes) = event.to_parts().map_err(|e| {
+            CallError::Fatal(counterweight_storage_api::StorageError::Invariant(
+                e.to_string(),
+            ))
+        })?;
+        self.events.push(Event {
+            module: self.module,
+            kind,
+            attributes,
+        });
+        Ok(())
+    }
+
+    /// Records an event from its kind and attributes.
     pub fn emit(&mut self, kind: &str, attributes: BTreeMap<String, String>) {
         self.events.push(Event {
             module: self.module,

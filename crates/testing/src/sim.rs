@@ -11,6 +11,7 @@ use commonware_runtime::{
 };
 use commonware_utils::{NZU32, NZUsize, ordered::Set};
 use counterweight_app::App;
+use counterweight_bank::ModuleCall as _;
 use counterweight_crypto::SigningKey;
 use counterweight_node::{Chain, Mempool, config::MempoolConfig, gossip, keys, service, testnet};
 use counterweight_rpc::NodeApi as _;

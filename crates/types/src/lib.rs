@@ -37,6 +37,7 @@
 //! ```
 
 mod block;
+pub mod codec;
 pub mod domain;
 mod error;
 mod genesis;

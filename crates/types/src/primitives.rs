@@ -320,32 +320,6 @@ impl Read for ChainId {
     }
 }
 
-/// Writes a string as a varint length followed by its UTF-8 bytes.
-pub(crate) fn write_str(s: &str, buf: &mut impl BufMut) {
-    s.len().write(buf);
-    buf.put_slice(s.as_bytes());
-}
-
-/// Returns the encoded size of a string written by [`write_str`].
-pub(crate) fn str_size(s: &str) -> usize {
-    s.len().encode_size() + s.len()
-}
-
-/// Reads a string written by [`write_str`] of at most `max` bytes.
-pub(crate) fn read_str(
-    buf: &mut impl Buf,
-    max: usize,
-    what: &'static str,
-) -> std::result::Result<String, CodecError> {
-    let len = usize::read_cfg(buf, &(..=max).into())?;
-    if buf.remaining() < len {
-        return Err(CodecError::EndOfBuffer);
-    }
-    let mut raw = vec![0u8; len];
-    buf.copy_to_slice(&mut raw);
-    String::from_utf8(raw).map_err(|_| CodecError::Invalid(what, "not utf-8"))
-}
-
 /// Serde helpers for byte strings as lowercase hex.
 pub mod hex_bytes {
     use bytes::Bytes;

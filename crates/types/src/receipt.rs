@@ -9,8 +9,9 @@ use commonware_codec::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    codec::{read_str, str_size, write_str},
     error::{Error, Result},
-    primitives::{Hash, Height, ModuleId, read_str, str_size, write_str},
+    primitives::{Hash, Height, ModuleId},
 };
 
 /// Maximum events per receipt.

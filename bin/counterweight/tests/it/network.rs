@@ -1,5 +1,6 @@
 //! Multi-process network tests: validators as separate processes on loopback.
 
+use counterweight_bank::ModuleCall as _;
 use counterweight_crypto::SigningKey;
 use counterweight_node::testnet::dev_account;
 use counterweight_rpc_api::{Client, TxStatusResponse};

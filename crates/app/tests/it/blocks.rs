@@ -1,7 +1,7 @@
 //! Building, verifying and finalizing blocks, including speculative chains and forks.
 
 use counterweight_app::{BlockError, FinalizeOutcome, TxError};
-use counterweight_bank::{BANK_MODULE, BankCall, codes};
+use counterweight_bank::{BANK_MODULE, BankCall, ModuleCall as _, codes};
 use counterweight_crypto::SigningKey;
 use counterweight_types::{Block, Hash, ReceiptStatus, tx_root};
 

@@ -9,7 +9,7 @@
 use bytes::Bytes;
 use commonware_codec::Encode as _;
 use counterweight_app::App;
-use counterweight_bank::{BANK_MODULE, BankCall};
+use counterweight_bank::{BANK_MODULE, BankCall, ModuleCall as _};
 use counterweight_coop::{
     Admission, COOP_MODULE, Consent, CoopCall, ProposalKind, Rules, coop_id, dataset_id,
     proposal_id,

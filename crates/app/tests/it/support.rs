@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use counterweight_app::App;
-use counterweight_bank::{BANK_MODULE, BankCall};
+use counterweight_bank::{BANK_MODULE, BankCall, ModuleCall as _};
 use counterweight_crypto::SigningKey;
 use counterweight_types::{
     Address, Block, Call, ChainId, Genesis, GenesisAccount, ModuleId, Params, SignedTransaction,

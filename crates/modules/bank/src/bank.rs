@@ -1,38 +1,20 @@
 //! Balances, transfers, fees and escrow: the module and its Rust API for other modules.
 
-use std::collections::BTreeMap;
-
 use commonware_codec::{Copying, Decode as _, Encode as _};
 use counterweight_state::{
-    BlockState, CallError, FeeHandler, Module, ModuleError, StateAccess, TxContext, module_key,
+    BlockState, CallError, FeeHandler, Module, ModuleCall, ModuleError, StateAccess, TxContext,
+    Verdict, module_key,
 };
 use counterweight_storage_api::{Result as StorageResult, StateReader, StorageError};
 use counterweight_types::{Address, Genesis, Hash, ModuleId, domain};
 
-use crate::call::{BankCall, Escrow};
+use crate::{
+    BankError, BankEvent,
+    call::{BankCall, Escrow},
+};
 
 /// The bank's module id.
 pub const BANK_MODULE: ModuleId = ModuleId(1);
-
-/// Failure codes in receipts of bank calls (stable).
-pub mod codes {
-    /// The payer's balance is too small.
-    pub const INSUFFICIENT_FUNDS: u32 = 1;
-    /// No escrow has this id.
-    pub const UNKNOWN_ESCROW: u32 = 2;
-    /// Only the depositor may release or refund an escrow.
-    pub const NOT_DEPOSITOR: u32 = 3;
-    /// Amounts must be at least 1.
-    pub const ZERO_AMOUNT: u32 = 4;
-    /// The payload does not decode.
-    pub const MALFORMED: u32 = 5;
-    /// A balance would exceed `u64::MAX`.
-    pub const OVERFLOW: u32 = 6;
-    /// An escrow with this id already exists.
-    pub const ESCROW_EXISTS: u32 = 7;
-    /// Unknown query path or bad query argument.
-    pub const BAD_QUERY: u32 = 8;
-}
 
 fn balance_key(who: &Address) -> Vec<u8> {
     module_key(BANK_MODULE, &[b"bal/", &who.0])
@@ -104,28 +86,23 @@ pub fn escrow(state: &dyn StateReader, id: &Hash) -> StorageResult<Option<Escrow
 
 fn debit(state: &mut dyn StateAccess, who: &Address, amount: u64) -> Result<(), CallError> {
     let have = balance(state, who)?;
-    let left = have.checked_sub(amount).ok_or_else(|| {
-        ModuleError::new(
-            codes::INSUFFICIENT_FUNDS,
-            format!("balance {have} is below {amount}"),
-        )
-    })?;
+    let left = have
+        .checked_sub(amount)
+        .ok_or_else(|| BankError::InsufficientFunds { have, amount })?;
     write_balance(state, who, left);
     Ok(())
 }
 
 fn credit(state: &mut dyn StateAccess, who: &Address, amount: u64) -> Result<(), CallError> {
     let have = balance(state, who)?;
-    let total = have
-        .checked_add(amount)
-        .ok_or_else(|| ModuleError::new(codes::OVERFLOW, "balance overflow"))?;
+    let total = have.checked_add(amount).ok_or(BankError::Overflow)?;
     write_balance(state, who, total);
     Ok(())
 }
 
 fn nonzero(amount: u64) -> Result<(), CallError> {
     if amount == 0 {
-        return Err(ModuleError::new(codes::ZERO_AMOUNT, "amount must be at least 1").into());
+        return Err(BankError::ZeroAmount.into());
     }
     Ok(())
 }
@@ -133,7 +110,7 @@ fn nonzero(amount: u64) -> Result<(), CallError> {
 /// Moves `amount` from `from` to `to` (a self-transfer is a checked no-op).
 ///
 /// # Errors
-/// [`CallError::Failed`] with [`codes::INSUFFICIENT_FUNDS`] / [`codes::ZERO_AMOUNT`];
+/// [`CallError::Failed`] with [`crate::codes::INSUFFICIENT_FUNDS`] / [`crate::codes::ZERO_AMOUNT`];
 /// [`CallError::Fatal`] on storage failure. Nothing is written on error.
 pub fn transfer(
     state: &mut dyn StateAccess,
@@ -144,11 +121,7 @@ pub fn transfer(
     nonzero(amount)?;
     let have = balance(state, from)?;
     if have < amount {
-        return Err(ModuleError::new(
-            codes::INSUFFICIENT_FUNDS,
-            format!("balance {have} is below {amount}"),
-        )
-        .into());
+        return Err(BankError::InsufficientFunds { have, amount }.into());
     }
     if from == to {
         return Ok(());
@@ -156,7 +129,7 @@ pub fn transfer(
     // Check the credit first so a failure leaves nothing written.
     balance(state, to)?
         .checked_add(amount)
-        .ok_or_else(|| ModuleError::new(codes::OVERFLOW, "balance overflow"))?;
+        .ok_or(BankError::Overflow)?;
     debit(state, from, amount)?;
     credit(state, to, amount)
 }
@@ -164,8 +137,8 @@ pub fn transfer(
 /// Locks `amount` of `depositor`'s funds in a new escrow with id `escrow_id(depositor, salt)`.
 ///
 /// # Errors
-/// [`CallError::Failed`] with [`codes::INSUFFICIENT_FUNDS`], [`codes::ZERO_AMOUNT`] or
-/// [`codes::ESCROW_EXISTS`]; [`CallError::Fatal`] on storage failure.
+/// [`CallError::Failed`] with [`crate::codes::INSUFFICIENT_FUNDS`], [`crate::codes::ZERO_AMOUNT`] or
+/// [`crate::codes::ESCROW_EXISTS`]; [`CallError::Fatal`] on storage failure.
 pub fn open_escrow(
     state: &mut dyn StateAccess,
     depositor: &Address,
@@ -175,7 +148,7 @@ pub fn open_escrow(
     nonzero(amount)?;
     let id = escrow_id(depositor, salt);
     if escrow(state, &id)?.is_some() {
-        return Err(ModuleError::new(codes::ESCROW_EXISTS, format!("escrow {id} exists")).into());
+        return Err(BankError::EscrowExists { id }.into());
     }
     debit(state, depositor, amount)?;
     let record = Escrow {
@@ -187,8 +160,7 @@ pub fn open_escrow(
 }
 
 fn take_escrow(state: &mut dyn StateAccess, id: &Hash) -> Result<Escrow, CallError> {
-    let record = escrow(state, id)?
-        .ok_or_else(|| ModuleError::new(codes::UNKNOWN_ESCROW, format!("no escrow {id}")))?;
+    let record = escrow(state, id)?.ok_or(BankError::UnknownEscrow { id: *id })?;
     state.delete(escrow_key(id));
     Ok(record)
 }
@@ -196,18 +168,17 @@ fn take_escrow(state: &mut dyn StateAccess, id: &Hash) -> Result<Escrow, CallErr
 /// Pays escrow `id` out to `payee` and closes it; returns the amount. The caller authorises.
 ///
 /// # Errors
-/// [`CallError::Failed`] with [`codes::UNKNOWN_ESCROW`]; [`CallError::Fatal`] on storage
+/// [`CallError::Failed`] with [`crate::codes::UNKNOWN_ESCROW`]; [`CallError::Fatal`] on storage
 /// failure.
 pub fn release_escrow(
     state: &mut dyn StateAccess,
     id: &Hash,
     payee: &Address,
 ) -> Result<u64, CallError> {
-    let record = escrow(state, id)?
-        .ok_or_else(|| ModuleError::new(codes::UNKNOWN_ESCROW, format!("no escrow {id}")))?;
+    let record = escrow(state, id)?.ok_or(BankError::UnknownEscrow { id: *id })?;
     balance(state, payee)?
         .checked_add(record.amount)
-        .ok_or_else(|| ModuleError::new(codes::OVERFLOW, "balance overflow"))?;
+        .ok_or(BankError::Overflow)?;
     take_escrow(state, id)?;
     credit(state, payee, record.amount)?;
     Ok(record.amount)
@@ -217,28 +188,19 @@ pub fn release_escrow(
 /// authorises.
 ///
 /// # Errors
-/// [`CallError::Failed`] with [`codes::UNKNOWN_ESCROW`]; [`CallError::Fatal`] on storage
+/// [`CallError::Failed`] with [`crate::codes::UNKNOWN_ESCROW`]; [`CallError::Fatal`] on storage
 /// failure.
 pub fn refund_escrow(state: &mut dyn StateAccess, id: &Hash) -> Result<u64, CallError> {
-    let record = escrow(state, id)?
-        .ok_or_else(|| ModuleError::new(codes::UNKNOWN_ESCROW, format!("no escrow {id}")))?;
+    let record = escrow(state, id)?.ok_or(BankError::UnknownEscrow { id: *id })?;
     release_escrow(state, id, &record.depositor)
 }
 
 fn require_depositor(state: &dyn StateReader, id: &Hash, who: &Address) -> Result<(), CallError> {
     match escrow(state, id)? {
-        None => Err(ModuleError::new(codes::UNKNOWN_ESCROW, format!("no escrow {id}")).into()),
-        Some(e) if e.depositor != *who => Err(ModuleError::new(
-            codes::NOT_DEPOSITOR,
-            "only the depositor may release or refund",
-        )
-        .into()),
+        None => Err(BankError::UnknownEscrow { id: *id }.into()),
+        Some(e) if e.depositor != *who => Err(BankError::NotDepositor.into()),
         Some(_) => Ok(()),
     }
-}
-
-fn attrs<const N: usize>(pairs: [(&str, String); N]) -> BTreeMap<String, String> {
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
 /// The bank module: register it with the runtime as both a module and the fee handler.
@@ -255,9 +217,9 @@ impl Module for Bank {
     }
 
     fn check_payload(&self, payload: &[u8]) -> Result<(), ModuleError> {
-        BankCall::from_payload(payload)
-            .map(|_| ())
-            .map_err(|e| ModuleError::new(codes::MALFORMED, format!("bank call: {e}")))
+        BankCall::parse(payload)
+            .map(drop)
+            .map_err(|e| BankError::from(e).to_module_error())
     }
 
     fn init_genesis(
@@ -269,7 +231,7 @@ impl Module for Bank {
         for account in &genesis.accounts {
             supply = supply
                 .checked_add(account.balance)
-                .ok_or_else(|| ModuleError::new(codes::OVERFLOW, "genesis supply overflows"))?;
+                .ok_or(BankError::SupplyOverflow)?;
             credit(state, &account.address, account.balance)?;
         }
         state.set(supply_key(), supply.to_be_bytes().to_vec());
@@ -277,52 +239,35 @@ impl Module for Bank {
     }
 
     fn execute(&self, ctx: &mut TxContext<'_>, payload: &[u8]) -> Result<(), CallError> {
-        let call = BankCall::from_payload(payload)
-            .map_err(|e| ModuleError::new(codes::MALFORMED, format!("bank call: {e}")))?;
+        let call = BankCall::parse(payload).map_err(BankError::from)?;
         let sender = ctx.sender;
         match call {
             BankCall::Transfer { to, amount } => {
                 transfer(ctx, &sender, &to, amount)?;
-                ctx.emit(
-                    "transfer",
-                    attrs([
-                        ("from", sender.to_hex()),
-                        ("to", to.to_hex()),
-                        ("amount", amount.to_string()),
-                    ]),
-                );
+                ctx.emit_event(&BankEvent::Transfer {
+                    from: sender,
+                    to,
+                    amount,
+                })?;
             }
             BankCall::EscrowOpen { amount } => {
                 let salt = ctx.tx_hash;
                 let id = open_escrow(ctx, &sender, amount, &salt.0)?;
-                ctx.emit(
-                    "escrow_open",
-                    attrs([
-                        ("id", id.to_hex()),
-                        ("depositor", sender.to_hex()),
-                        ("amount", amount.to_string()),
-                    ]),
-                );
+                ctx.emit_event(&BankEvent::EscrowOpen {
+                    id,
+                    depositor: sender,
+                    amount,
+                })?;
             }
             BankCall::EscrowRelease { id, to } => {
                 require_depositor(ctx, &id, &sender)?;
                 let amount = release_escrow(ctx, &id, &to)?;
-                ctx.emit(
-                    "escrow_release",
-                    attrs([
-                        ("id", id.to_hex()),
-                        ("to", to.to_hex()),
-                        ("amount", amount.to_string()),
-                    ]),
-                );
+                ctx.emit_event(&BankEvent::EscrowRelease { id, to, amount })?;
             }
             BankCall::EscrowRefund { id } => {
                 require_depositor(ctx, &id, &sender)?;
                 let amount = refund_escrow(ctx, &id)?;
-                ctx.emit(
-                    "escrow_refund",
-                    attrs([("id", id.to_hex()), ("amount", amount.to_string())]),
-                );
+                ctx.emit_event(&BankEvent::EscrowRefund { id, amount })?;
             }
         }
         Ok(())
@@ -334,32 +279,7 @@ impl Module for Bank {
         path: &str,
         data: &[u8],
     ) -> Result<Vec<u8>, CallError> {
-        let arg32 = || {
-            <[u8; 32]>::try_from(data)
-                .map_err(|_| ModuleError::new(codes::BAD_QUERY, "argument must be 32 bytes"))
-        };
-        // Answers are JSON, like every module's.
-        let json = |value: serde_json::Value| value.to_string().into_bytes();
-        match path {
-            "balance" => {
-                let who = Address(arg32()?);
-                Ok(json(serde_json::json!({
-                    "address": who.to_hex(),
-                    "balance": balance(state, &who)?,
-                })))
-            }
-            "supply" => Ok(json(serde_json::json!({ "supply": total_supply(state)? }))),
-            "escrow" => Ok(json(match escrow(state, &Hash(arg32()?))? {
-                Some(e) => serde_json::json!({
-                    "depositor": e.depositor.to_hex(),
-                    "amount": e.amount,
-                }),
-                None => serde_json::Value::Null,
-            })),
-            other => {
-                Err(ModuleError::new(codes::BAD_QUERY, format!("unknown query {other:?}")).into())
-            }
-        }
+        crate::query::answer_query(state, path, data)
     }
 }
 

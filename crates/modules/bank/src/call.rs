@@ -1,10 +1,8 @@
 //! The bank's transactions and stored records, with their canonical encodings.
 
-use bytes::{BufMut, Bytes};
-use commonware_codec::{
-    Buf, Copying, Decode as _, Encode as _, EncodeSize, Error as CodecError, FixedSize, Read,
-    ReadExt, Write,
-};
+use bytes::BufMut;
+use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
+use counterweight_state::ModuleCall;
 use counterweight_types::{Address, Hash};
 use serde::{Deserialize, Serialize};
 
@@ -39,19 +37,8 @@ pub enum BankCall {
     },
 }
 
-impl BankCall {
-    /// Returns the canonical encoding, ready for `Call.payload`.
-    pub fn to_payload(&self) -> Bytes {
-        self.encode()
-    }
-
-    /// Decodes a payload, rejecting trailing bytes.
-    ///
-    /// # Errors
-    /// The codec's reason for non-canonical input.
-    pub fn from_payload(payload: &[u8]) -> Result<Self, CodecError> {
-        Self::decode_cfg(Copying(payload), &())
-    }
+impl ModuleCall for BankCall {
+    const WHAT: &'static str = "bank call";
 }
 
 impl Write for BankCall {

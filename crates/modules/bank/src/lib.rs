@@ -9,7 +9,7 @@
 //! # Examples
 //!
 //! ```
-//! use counterweight_bank::{BankCall, BANK_MODULE};
+//! use counterweight_bank::{BankCall, BANK_MODULE, ModuleCall as _};
 //! use counterweight_types::{Address, Call};
 //!
 //! let call = Call {
@@ -24,9 +24,16 @@
 
 mod bank;
 mod call;
+mod error;
+mod events;
+mod query;
 
 pub use bank::{
-    BANK_MODULE, Bank, balance, balance_state_key, codes, escrow, escrow_id, open_escrow,
-    refund_escrow, release_escrow, total_supply, transfer,
+    BANK_MODULE, Bank, balance, balance_state_key, escrow, escrow_id, open_escrow, refund_escrow,
+    release_escrow, total_supply, transfer,
 };
 pub use call::{BankCall, Escrow};
+pub use counterweight_state::ModuleCall;
+pub use error::{BankError, codes};
+pub use events::BankEvent;
+pub use query::{BalanceView, EscrowView, SupplyView};

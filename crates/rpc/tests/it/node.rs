@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use counterweight_app::App;
-use counterweight_bank::{BANK_MODULE, BankCall};
+use counterweight_bank::{BANK_MODULE, BankCall, ModuleCall as _};
 use counterweight_crypto::SigningKey;
 use counterweight_rpc::{
     Account, ChainEvent, FinalizedBlock, NodeApi, NodeStatus, Rejection, RpcConfig, RpcState,

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use bytes::Bytes;
 use counterweight_audit::{AUDIT_MODULE, Audit, AuditProof, VerifyError, codes};
-use counterweight_bank::{BANK_MODULE, Bank, BankCall};
+use counterweight_bank::{BANK_MODULE, Bank, BankCall, ModuleCall as _};
 use counterweight_state::{
     BlockEnv, BlockState, CallError, Layered, Module, ModuleError, Runtime, StateAccess, TxContext,
 };

@@ -8,7 +8,7 @@ mod membership;
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use counterweight_bank::{BANK_MODULE, Bank, BankCall};
+use counterweight_bank::{BANK_MODULE, Bank, BankCall, ModuleCall as _};
 use counterweight_coop::{
     Admission, COOP_MODULE, CoopCall, CoopModule, ProposalKind, Rules, coop_id, proposal_id,
 };

@@ -23,6 +23,7 @@ pub mod keystore;
 pub mod learn;
 pub mod model;
 pub mod node_cmd;
+pub mod output;
 pub mod query;
 pub mod submit;
 pub mod testnet;

@@ -114,7 +114,10 @@ mod tests {
         let mut buf = Vec::new();
         write_str("héllo", &mut buf);
         assert_eq!(buf.len(), str_size("héllo"));
-        assert_eq!(read_str(&mut Copying(&buf[..]), 6, "s").expect("fits"), "héllo");
+        assert_eq!(
+            read_str(&mut Copying(&buf[..]), 6, "s").expect("fits"),
+            "héllo"
+        );
         assert!(read_str(&mut Copying(&buf[..]), 5, "s").is_err());
     }
 

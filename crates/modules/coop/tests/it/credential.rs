@@ -66,7 +66,7 @@ fn valid_credential_joins_at_once() {
         attr(&events, "member_joined", "credential"),
         counterweight_identity::credential_id(&vc).to_hex()
     );
-    assert!(is_member(&chain.state(), &coop, &addr(1)).unwrap());
+    assert!(is_member(chain.state(), &coop, &addr(1)).unwrap());
     chain.refused(addr(1), &join(coop, vc), codes::ALREADY_MEMBER);
 }
 
@@ -99,7 +99,7 @@ fn forged_credential_is_refused() {
         &join(coop, b"not a credential".to_vec()),
         codes::CREDENTIAL_INVALID,
     );
-    assert!(!is_member(&chain.state(), &coop, &addr(1)).unwrap());
+    assert!(!is_member(chain.state(), &coop, &addr(1)).unwrap());
 }
 
 #[test]

@@ -37,14 +37,14 @@ fn member_commits_a_dataset() {
     let id = dataset_id(chain.chain_id(), &coop, &root(), &addr(0));
     assert_eq!(attr(&events, "dataset_committed", "dataset"), id.to_hex());
     assert_eq!(attr(&events, "dataset_committed", "records"), "2");
-    let d = dataset(&chain.state(), &id).unwrap().expect("stored");
+    let d = dataset(chain.state(), &id).unwrap().expect("stored");
     assert_eq!(d.owner, addr(0));
     assert_eq!(d.coop, coop);
     assert_eq!(d.root, root());
     assert_eq!(d.consent, ALL);
     assert!(!d.revoked);
     assert!(d.committed_height > 0);
-    assert_eq!(datasets(&chain.state(), &coop).unwrap(), vec![id]);
+    assert_eq!(datasets(chain.state(), &coop).unwrap(), vec![id]);
 
     let listed = chain.coop_query("datasets", &coop.0);
     assert_eq!(listed[0]["id"], id.to_hex());
@@ -86,7 +86,7 @@ fn owner_changes_consent() {
     );
     assert_eq!(attr(&events, "consent_changed", "commercial"), "false");
     assert_eq!(
-        dataset(&chain.state(), &id).unwrap().unwrap().consent,
+        dataset(chain.state(), &id).unwrap().unwrap().consent,
         only_training
     );
     chain.refused(
@@ -119,7 +119,7 @@ fn consent_changed_or_revoked_by_a_non_owner_is_refused() {
         },
         codes::NOT_OWNER,
     );
-    assert!(!dataset(&chain.state(), &id).unwrap().unwrap().revoked);
+    assert!(!dataset(chain.state(), &id).unwrap().unwrap().revoked);
 }
 
 #[test]
@@ -130,7 +130,7 @@ fn revocation_is_final() {
     let id = dataset_id(chain.chain_id(), &coop, &root(), &addr(0));
     let events = chain.ok(addr(0), &CoopCall::RevokeConsent { dataset: id });
     assert_eq!(attr(&events, "consent_revoked", "dataset"), id.to_hex());
-    let d = dataset(&chain.state(), &id).unwrap().unwrap();
+    let d = dataset(chain.state(), &id).unwrap().unwrap();
     assert!(d.revoked);
     assert_eq!(d.consent, Consent::default());
     chain.refused(

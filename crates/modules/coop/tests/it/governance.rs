@@ -1,8 +1,8 @@
 //! Proposals, votes, execution, treasury and queries.
 
 use counterweight_coop::{
-    Admission, CoopCall, ProposalKind, ProposalStatus, Rules, codes, coop, is_approved, proposal,
-    treasury_address,
+    Admission, CoopCall, ProposalKind, ProposalStatus, ProposalView, Rules, codes, coop,
+    is_approved, proposal, treasury_address,
 };
 use counterweight_types::Hash;
 
@@ -49,7 +49,7 @@ fn voting_twice_is_refused() {
         },
         codes::ALREADY_VOTED,
     );
-    assert_eq!(proposal(&chain.state(), &pid).unwrap().unwrap().yes, 1);
+    assert_eq!(proposal(chain.state(), &pid).unwrap().unwrap().yes, 1);
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn execute_before_the_outcome_is_decided_is_refused() {
     chain.vote(addr(1), pid, true);
     let events = chain.ok(addr(5), &CoopCall::Execute { proposal: pid });
     assert_eq!(attr(&events, "task_approved", "task"), TASK.to_hex());
-    assert!(is_approved(&chain.state(), &id, &TASK).unwrap());
+    assert!(is_approved(chain.state(), &id, &TASK).unwrap());
     chain.refused(
         addr(0),
         &CoopCall::Execute { proposal: pid },
@@ -151,10 +151,10 @@ fn quorum_not_met_is_rejected_at_the_deadline() {
     assert_eq!(attr(&events, "proposal_executed", "passed"), "false");
     assert!(!has(&events, "task_approved"));
     assert_eq!(
-        proposal(&chain.state(), &pid).unwrap().unwrap().status,
+        proposal(chain.state(), &pid).unwrap().unwrap().status,
         ProposalStatus::Rejected
     );
-    assert!(!is_approved(&chain.state(), &id, &TASK).unwrap());
+    assert!(!is_approved(chain.state(), &id, &TASK).unwrap());
 }
 
 #[test]
@@ -205,10 +205,10 @@ fn change_rules_takes_effect() {
     }
     let events = chain.ok(addr(0), &CoopCall::Execute { proposal: pid });
     assert_eq!(attr(&events, "rules_changed", "quorum_permille"), "750");
-    assert_eq!(coop(&chain.state(), &id).unwrap().unwrap().rules, new_rules);
+    assert_eq!(coop(chain.state(), &id).unwrap().unwrap().rules, new_rules);
     // New proposals use the new thresholds and period.
     let next = chain.propose(addr(0), id, ProposalKind::ApproveTask { task: TASK });
-    let p = proposal(&chain.state(), &next).unwrap().unwrap();
+    let p = proposal(chain.state(), &next).unwrap().unwrap();
     assert_eq!(p.quorum_permille, 750);
     assert_eq!(p.deadline_ms, p.created_ms + 60_000);
 }
@@ -300,7 +300,7 @@ fn spend_beyond_the_treasury_stays_open_until_funded() {
         codes::INSUFFICIENT_FUNDS,
     );
     assert_eq!(
-        proposal(&chain.state(), &pid).unwrap().unwrap().status,
+        proposal(chain.state(), &pid).unwrap().unwrap().status,
         ProposalStatus::Open
     );
     // Anyone can fund the treasury with a plain bank transfer, too.
@@ -321,6 +321,17 @@ fn proposal_queries() {
     assert_eq!(p["no"], 1);
     assert_eq!(p["status"], "open");
     assert_eq!(p["electorate"], 4);
+    let view: ProposalView = serde_json::from_value(p).expect("a proposal view");
+    assert_eq!(view.status, ProposalStatus::Open);
+    assert_eq!(view.kind, ProposalKind::ApproveTask { task: TASK });
+    assert_eq!(
+        view,
+        ProposalView::from(proposal(chain.state(), &pid).unwrap().unwrap())
+    );
+    assert_eq!(
+        chain.coop_query("proposal", &[9; 32]),
+        serde_json::Value::Null
+    );
     let all = chain.coop_query("proposals", &id.0);
     // Three admissions, then this one.
     assert_eq!(all.as_array().map(Vec::len), Some(4));

@@ -9,6 +9,7 @@ use std::{
 
 use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, Subcommand, ValueEnum};
+use counterweight_coop::ModuleCall as _;
 use counterweight_coop::{
     Admission, COOP_MODULE, Consent, CoopCall, MAX_SCHEMA_BYTES, ProposalKind, Rules, dataset_root,
 };

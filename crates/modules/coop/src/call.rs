@@ -1,15 +1,14 @@
 //! The coop's transactions and their parts (rules, admission, consent, proposal kinds), with
 //! canonical encodings.
 
-use bytes::{BufMut, Bytes};
-use commonware_codec::{
-    Buf, Copying, Decode as _, Encode as _, EncodeSize, Error as CodecError, FixedSize, Read,
-    ReadExt, Write,
+use bytes::BufMut;
+use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
+use counterweight_state::ModuleCall;
+use counterweight_types::{
+    Address, Hash,
+    codec::{read_byte_vec, read_str, str_size, write_str},
 };
-use counterweight_types::{Address, Hash};
 use serde::{Deserialize, Serialize};
-
-use crate::codec::{read_bytes, read_str, str_size, write_str};
 
 /// Maximum length in bytes of a cooperative's name.
 pub const MAX_NAME_BYTES: usize = 256;
@@ -186,6 +185,36 @@ pub enum ProposalKind {
     },
 }
 
+/// What a proposal does, without its parameters: the `kind` of proposal events and the
+/// `type` tag of a [`ProposalKind`] in JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalType {
+    /// [`ProposalKind::Admit`].
+    Admit,
+    /// [`ProposalKind::Remove`].
+    Remove,
+    /// [`ProposalKind::ApproveTask`].
+    ApproveTask,
+    /// [`ProposalKind::ChangeRules`].
+    ChangeRules,
+    /// [`ProposalKind::Spend`].
+    Spend,
+}
+
+impl ProposalKind {
+    /// Returns what the proposal does, without its parameters.
+    pub fn proposal_type(&self) -> ProposalType {
+        match self {
+            Self::Admit { .. } => ProposalType::Admit,
+            Self::Remove { .. } => ProposalType::Remove,
+            Self::ApproveTask { .. } => ProposalType::ApproveTask,
+            Self::ChangeRules { .. } => ProposalType::ChangeRules,
+            Self::Spend { .. } => ProposalType::Spend,
+        }
+    }
+}
+
 impl Write for ProposalKind {
     fn write(&self, buf: &mut impl BufMut) {
         match self {
@@ -269,7 +298,7 @@ pub enum CoopCall {
         /// The cooperative.
         coop: Hash,
         /// An encoded credential (identity module), for credential admission only.
-        #[serde(with = "crate::codec::opt_hex", default)]
+        #[serde(with = "counterweight_types::codec::opt_hex", default)]
         credential: Option<Vec<u8>>,
     },
     /// Leaves a cooperative (its last member cannot leave).
@@ -334,19 +363,8 @@ pub enum CoopCall {
     },
 }
 
-impl CoopCall {
-    /// Returns the canonical encoding, ready for `Call.payload`.
-    pub fn to_payload(&self) -> Bytes {
-        self.encode()
-    }
-
-    /// Decodes a payload, rejecting trailing bytes.
-    ///
-    /// # Errors
-    /// The codec's reason for non-canonical input.
-    pub fn from_payload(payload: &[u8]) -> Result<Self, CodecError> {
-        Self::decode_cfg(Copying(payload), &())
-    }
+impl ModuleCall for CoopCall {
+    const WHAT: &'static str = "coop call";
 }
 
 impl Write for CoopCall {
@@ -441,7 +459,7 @@ impl Read for CoopCall {
             1 => Ok(Self::Join {
                 coop: Hash::read(buf)?,
                 credential: if bool::read(buf)? {
-                    Some(read_bytes(buf, MAX_CREDENTIAL_BYTES)?)
+                    Some(read_byte_vec(buf, MAX_CREDENTIAL_BYTES)?)
                 } else {
                     None
                 },

@@ -1,10 +1,10 @@
 //! Credential admission: checks a presented credential against a coop's admission rule.
 
-use counterweight_state::{CallError, ModuleError};
+use counterweight_state::CallError;
 use counterweight_storage_api::StateReader;
 use counterweight_types::{Address, Hash};
 
-use crate::module::codes;
+use crate::CoopError;
 
 /// Verifies `credential` at block time `now_ms` (signature, validity window, revocation, via
 /// the identity module) and checks it was issued by `issuer`, has kind `kind` and names
@@ -20,33 +20,31 @@ pub(crate) fn check(
     // `check_credential` is `verify_credential` with storage faults kept fatal.
     let vc = match counterweight_identity::check_credential(state, credential, now_ms) {
         Ok(vc) => vc,
-        Err(CallError::Failed(e)) => {
-            return Err(ModuleError::new(
-                codes::CREDENTIAL_INVALID,
-                format!("credential does not verify: {}", e.message),
-            )
-            .into());
+        Err(CallError::Failed(source)) => {
+            return Err(CoopError::CredentialInvalid { source }.into());
         }
         Err(fatal) => return Err(fatal),
     };
-    let mismatch = |m: String| Err(ModuleError::new(codes::CREDENTIAL_MISMATCH, m).into());
     if vc.issuer != *issuer {
-        return mismatch(format!(
-            "credential issuer is {}, this coop accepts {issuer}",
-            vc.issuer
-        ));
+        return Err(CoopError::IssuerMismatch {
+            got: vc.issuer,
+            accepted: *issuer,
+        }
+        .into());
     }
     if vc.kind != kind {
-        return mismatch(format!(
-            "credential kind is {:?}, this coop accepts {kind:?}",
-            vc.kind
-        ));
+        return Err(CoopError::KindMismatch {
+            got: vc.kind,
+            accepted: kind.to_owned(),
+        }
+        .into());
     }
     if vc.subject != *subject {
-        return mismatch(format!(
-            "credential subject is {}, but {subject} is joining",
-            vc.subject
-        ));
+        return Err(CoopError::SubjectMismatch {
+            got: vc.subject,
+            joining: *subject,
+        }
+        .into());
     }
     Ok(vc.id)
 }

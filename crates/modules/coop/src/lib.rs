@@ -16,12 +16,14 @@
 //! Other modules read the state through [`coop`], [`is_member`], [`members`], [`dataset`],
 //! [`is_approved`], [`proposal`], [`datasets`] and [`proposals`]. Queries (`coop`,
 //! `members`, `datasets`, `dataset`, `proposal`, `proposals` with a 32-byte id argument,
-//! `approved` with coop id then task id) answer JSON. Every state change emits an event.
+//! `approved` with coop id then task id) answer JSON views ([`CoopView`], [`DatasetView`],
+//! [`ProposalView`]), `null` for what does not exist. Every state change emits a
+//! [`CoopEvent`]; every refusal is a [`CoopError`] with its stable code in [`codes`].
 //!
 //! # Examples
 //!
 //! ```
-//! use counterweight_coop::{Admission, COOP_MODULE, CoopCall, Rules, dataset_root};
+//! use counterweight_coop::{Admission, COOP_MODULE, CoopCall, ModuleCall as _, Rules, dataset_root};
 //! use counterweight_types::{Call, Hash};
 //!
 //! let create = CoopCall::Create {
@@ -44,19 +46,30 @@
 //! ```
 
 mod call;
-mod codec;
 mod credential;
+mod datasets;
+mod error;
+mod events;
+mod governance;
+mod membership;
 mod merkle;
 mod module;
+mod query;
 mod records;
 mod store;
+mod treasury;
 
 pub use call::{
     Admission, Consent, CoopCall, MAX_CREDENTIAL_BYTES, MAX_KIND_BYTES, MAX_NAME_BYTES,
-    MAX_SCHEMA_BYTES, ProposalKind, Rules,
+    MAX_SCHEMA_BYTES, ProposalKind, ProposalType, Rules,
 };
+pub use counterweight_state::ModuleCall;
+pub use error::{CoopError, codes};
+pub use events::CoopEvent;
+pub use governance::{MAX_VOTING_PERIOD_MS, validate_rules};
 pub use merkle::dataset_root;
-pub use module::{CoopModule, MAX_QUERY_ITEMS, MAX_VOTING_PERIOD_MS, codes, validate_rules};
+pub use module::CoopModule;
+pub use query::{CoopView, DatasetView, MAX_QUERY_ITEMS, ProposalView};
 pub use records::{Coop, Dataset, Proposal, ProposalStatus};
 pub use store::{
     COOP_MODULE, MAX_MEMBERS, TREASURY_TAG, coop, coop_id, dataset, dataset_id, datasets,

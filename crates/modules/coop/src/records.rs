@@ -2,13 +2,13 @@
 
 use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
-use counterweight_types::{Address, Hash};
-use serde::{Deserialize, Serialize};
-
-use crate::{
-    call::{Consent, MAX_NAME_BYTES, MAX_SCHEMA_BYTES, ProposalKind, Rules},
+use counterweight_types::{
+    Address, Hash,
     codec::{read_str, str_size, write_str},
 };
+use serde::{Deserialize, Serialize};
+
+use crate::call::{Consent, MAX_NAME_BYTES, MAX_SCHEMA_BYTES, ProposalKind, Rules};
 
 /// A cooperative.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 use commonware_codec::{Copying, Decode, Encode as _, Read};
 use counterweight_state::{StateAccess, module_key};
 use counterweight_storage_api::{Result as StorageResult, StateReader, StorageError};
-use counterweight_types::{Address, ChainId, Hash, ModuleId, domain};
+use counterweight_types::{Address, ChainId, Hash, ModuleId, codec::vec_cfg, domain};
 
 use crate::records::{Coop, Dataset, Proposal};
 
@@ -195,11 +195,11 @@ pub fn members(state: &dyn StateReader, coop: &Hash) -> StorageResult<Vec<Addres
         None => Ok(Vec::new()),
         Some(v) => {
             let max = usize::try_from(MAX_MEMBERS).unwrap_or(usize::MAX);
-            Vec::<Address>::decode_cfg(Copying(v.as_slice()), &((..=max).into(), ())).map_err(
-                |_| StorageError::Corrupt {
+            Vec::<Address>::decode_cfg(Copying(v.as_slice()), &vec_cfg(max)).map_err(|_| {
+                StorageError::Corrupt {
                     what: "member list",
-                },
-            )
+                }
+            })
         }
     }
 }

@@ -2,6 +2,7 @@
 //! aggregates itself and they all end with the same global model hash.
 
 use bytes::Bytes;
+use counterweight_coop::ModuleCall as _;
 use counterweight_coop::{
     Admission, COOP_MODULE, Consent, CoopCall, ProposalKind, Rules, coop_id, dataset_id,
     proposal_id,

@@ -1,6 +1,8 @@
 //! Canonical call encodings: round trips, trailing bytes, size bounds.
 
-use counterweight_coop::{Admission, Consent, CoopCall, MAX_NAME_BYTES, ProposalKind, Rules};
+use counterweight_coop::{
+    Admission, Consent, CoopCall, MAX_NAME_BYTES, ModuleCall as _, ProposalKind, Rules,
+};
 use counterweight_types::{Address, Hash};
 use proptest::prelude::*;
 

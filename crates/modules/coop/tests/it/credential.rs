@@ -2,19 +2,21 @@
 
 use std::collections::BTreeMap;
 
+use commonware_codec::Encode as _;
 use counterweight_coop::{Admission, CoopCall, codes, is_member};
 use counterweight_crypto::SigningKey;
 use counterweight_identity::{
     CredentialDraft, IDENTITY_MODULE, IdentityCall, issue_credential, sign_credential,
 };
+use counterweight_state::test_utils::{TestChain, attr};
 use counterweight_types::{Address, Hash, ReceiptStatus};
 
-use crate::{Chain, ISSUER_SEEDS, addr, attr};
+use crate::{CoopChain, ISSUER_SEEDS, addr, chain};
 
 const KIND: &str = "Farmer";
 
 /// Registers `key` as an issuer of `Farmer` and `Buyer` credentials.
-fn register_issuer(chain: &mut Chain, key: &SigningKey) {
+fn register_issuer(chain: &mut TestChain, key: &SigningKey) {
     for call in [
         IdentityCall::Register,
         IdentityCall::RegisterIssuer {
@@ -22,13 +24,15 @@ fn register_issuer(chain: &mut Chain, key: &SigningKey) {
             credential_types: vec![KIND.into(), "Buyer".into()],
         },
     ] {
-        let receipt = chain.send_to(key.address(), IDENTITY_MODULE, call.to_payload());
+        let receipt = chain
+            .try_send(key.address(), IDENTITY_MODULE, call.encode())
+            .expect("accepted");
         assert_eq!(receipt.status, ReceiptStatus::Ok, "identity call {call:?}");
     }
 }
 
-fn setup() -> (Chain, SigningKey, Hash) {
-    let mut chain = Chain::new();
+fn setup() -> (TestChain, SigningKey, Hash) {
+    let mut chain = chain();
     let issuer = SigningKey::from_seed(ISSUER_SEEDS[0]);
     register_issuer(&mut chain, &issuer);
     let coop = chain.create(
@@ -62,7 +66,7 @@ fn valid_credential_joins_at_once() {
         attr(&events, "member_joined", "credential"),
         counterweight_identity::credential_id(&vc).to_hex()
     );
-    assert!(is_member(&chain.view(), &coop, &addr(1)).unwrap());
+    assert!(is_member(chain.state(), &coop, &addr(1)).unwrap());
     chain.refused(addr(1), &join(coop, vc), codes::ALREADY_MEMBER);
 }
 
@@ -95,18 +99,20 @@ fn forged_credential_is_refused() {
         &join(coop, b"not a credential".to_vec()),
         codes::CREDENTIAL_INVALID,
     );
-    assert!(!is_member(&chain.view(), &coop, &addr(1)).unwrap());
+    assert!(!is_member(chain.state(), &coop, &addr(1)).unwrap());
 }
 
 #[test]
 fn revoked_credential_is_refused() {
     let (mut chain, issuer, coop) = setup();
     let vc = credential(&issuer, &addr(1), KIND, 3);
-    let receipt = chain.send_to(
-        issuer.address(),
-        IDENTITY_MODULE,
-        IdentityCall::Revoke { index: 3 }.to_payload(),
-    );
+    let receipt = chain
+        .try_send(
+            issuer.address(),
+            IDENTITY_MODULE,
+            IdentityCall::Revoke { index: 3 }.encode(),
+        )
+        .expect("accepted");
     assert_eq!(receipt.status, ReceiptStatus::Ok);
     chain.refused(addr(1), &join(coop, vc), codes::CREDENTIAL_INVALID);
 }
@@ -116,7 +122,7 @@ fn expired_credential_is_refused() {
     let (mut chain, issuer, coop) = setup();
     let vc = issue_credential(&issuer, &addr(1), KIND, BTreeMap::new(), 0, 0, Some(500))
         .expect("issues");
-    assert!(chain.time_ms > 500);
+    assert!(chain.now_ms() > 500);
     chain.refused(addr(1), &join(coop, vc), codes::CREDENTIAL_INVALID);
 }
 

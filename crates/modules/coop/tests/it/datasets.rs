@@ -5,7 +5,9 @@ use counterweight_coop::{
 };
 use counterweight_types::Hash;
 
-use crate::{Chain, addr, attr};
+use counterweight_state::test_utils::attr;
+
+use crate::{CoopChain, addr, chain};
 
 const ALL: Consent = Consent {
     training: true,
@@ -29,33 +31,36 @@ fn root() -> Hash {
 
 #[test]
 fn member_commits_a_dataset() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let coop = chain.create(addr(0), Admission::ByVote);
     let events = chain.ok(addr(0), &commit(coop, root()));
     let id = dataset_id(chain.chain_id(), &coop, &root(), &addr(0));
     assert_eq!(attr(&events, "dataset_committed", "dataset"), id.to_hex());
     assert_eq!(attr(&events, "dataset_committed", "records"), "2");
-    let d = dataset(&chain.view(), &id).unwrap().expect("stored");
+    let d = dataset(chain.state(), &id).unwrap().expect("stored");
     assert_eq!(d.owner, addr(0));
     assert_eq!(d.coop, coop);
     assert_eq!(d.root, root());
     assert_eq!(d.consent, ALL);
     assert!(!d.revoked);
     assert!(d.committed_height > 0);
-    assert_eq!(datasets(&chain.view(), &coop).unwrap(), vec![id]);
+    assert_eq!(datasets(chain.state(), &coop).unwrap(), vec![id]);
 
-    let listed = chain.query("datasets", &coop.0);
+    let listed = chain.coop_query("datasets", &coop.0);
     assert_eq!(listed[0]["id"], id.to_hex());
     assert_eq!(listed[0]["schema"], "date,field,yield_kg");
-    assert_eq!(chain.query("dataset", &id.0)["records"], 2);
-    assert_eq!(chain.query("dataset", &[7; 32]), serde_json::Value::Null);
+    assert_eq!(chain.coop_query("dataset", &id.0)["records"], 2);
+    assert_eq!(
+        chain.coop_query("dataset", &[7; 32]),
+        serde_json::Value::Null
+    );
 
     chain.refused(addr(0), &commit(coop, root()), codes::DATASET_EXISTS);
 }
 
 #[test]
 fn non_member_cannot_commit_a_dataset() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let coop = chain.create(addr(0), Admission::ByVote);
     chain.refused(addr(1), &commit(coop, root()), codes::NOT_MEMBER);
     chain.refused(addr(0), &commit(Hash([3; 32]), root()), codes::UNKNOWN_COOP);
@@ -63,7 +68,7 @@ fn non_member_cannot_commit_a_dataset() {
 
 #[test]
 fn owner_changes_consent() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let coop = chain.create(addr(0), Admission::ByVote);
     chain.ok(addr(0), &commit(coop, root()));
     let id = dataset_id(chain.chain_id(), &coop, &root(), &addr(0));
@@ -81,7 +86,7 @@ fn owner_changes_consent() {
     );
     assert_eq!(attr(&events, "consent_changed", "commercial"), "false");
     assert_eq!(
-        dataset(&chain.view(), &id).unwrap().unwrap().consent,
+        dataset(chain.state(), &id).unwrap().unwrap().consent,
         only_training
     );
     chain.refused(
@@ -96,7 +101,7 @@ fn owner_changes_consent() {
 
 #[test]
 fn consent_changed_or_revoked_by_a_non_owner_is_refused() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let coop = chain.create(addr(0), Admission::ByVote);
     chain.admit_all(coop, addr(0), &[addr(1)]);
     chain.ok(addr(0), &commit(coop, root()));
@@ -114,18 +119,18 @@ fn consent_changed_or_revoked_by_a_non_owner_is_refused() {
         },
         codes::NOT_OWNER,
     );
-    assert!(!dataset(&chain.view(), &id).unwrap().unwrap().revoked);
+    assert!(!dataset(chain.state(), &id).unwrap().unwrap().revoked);
 }
 
 #[test]
 fn revocation_is_final() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let coop = chain.create(addr(0), Admission::ByVote);
     chain.ok(addr(0), &commit(coop, root()));
     let id = dataset_id(chain.chain_id(), &coop, &root(), &addr(0));
     let events = chain.ok(addr(0), &CoopCall::RevokeConsent { dataset: id });
     assert_eq!(attr(&events, "consent_revoked", "dataset"), id.to_hex());
-    let d = dataset(&chain.view(), &id).unwrap().unwrap();
+    let d = dataset(chain.state(), &id).unwrap().unwrap();
     assert!(d.revoked);
     assert_eq!(d.consent, Consent::default());
     chain.refused(

@@ -1,15 +1,17 @@
 //! Proposals, votes, execution, treasury and queries.
 
 use counterweight_coop::{
-    Admission, CoopCall, ProposalKind, ProposalStatus, Rules, codes, coop, is_approved, proposal,
-    treasury_address,
+    Admission, CoopCall, ProposalKind, ProposalStatus, ProposalView, Rules, codes, coop,
+    is_approved, proposal, treasury_address,
 };
 use counterweight_types::Hash;
 
-use crate::{BALANCE, Chain, PERIOD_MS, addr, attr, has};
+use counterweight_state::test_utils::{TestChain, attr};
+
+use crate::{BALANCE, CoopChain, PERIOD_MS, addr, chain, has};
 
 /// A coop with members 0, 1, 2 and 3 (founder 0).
-fn four_member_coop(chain: &mut Chain) -> Hash {
+fn four_member_coop(chain: &mut TestChain) -> Hash {
     let id = chain.create(addr(0), Admission::ByVote);
     chain.admit_all(id, addr(0), &[addr(1), addr(2), addr(3)]);
     id
@@ -19,10 +21,10 @@ const TASK: Hash = Hash([0x7A; 32]);
 
 #[test]
 fn vote_after_the_deadline_is_refused() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = four_member_coop(&mut chain);
     let pid = chain.propose(addr(0), id, ProposalKind::ApproveTask { task: TASK });
-    chain.time_ms += PERIOD_MS;
+    chain.advance_ms(PERIOD_MS);
     chain.refused(
         addr(1),
         &CoopCall::Vote {
@@ -35,7 +37,7 @@ fn vote_after_the_deadline_is_refused() {
 
 #[test]
 fn voting_twice_is_refused() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = four_member_coop(&mut chain);
     let pid = chain.propose(addr(0), id, ProposalKind::ApproveTask { task: TASK });
     chain.vote(addr(1), pid, true);
@@ -47,12 +49,12 @@ fn voting_twice_is_refused() {
         },
         codes::ALREADY_VOTED,
     );
-    assert_eq!(proposal(&chain.view(), &pid).unwrap().unwrap().yes, 1);
+    assert_eq!(proposal(chain.state(), &pid).unwrap().unwrap().yes, 1);
 }
 
 #[test]
 fn non_members_cannot_vote_or_propose() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = four_member_coop(&mut chain);
     let pid = chain.propose(addr(0), id, ProposalKind::ApproveTask { task: TASK });
     chain.refused(
@@ -83,9 +85,9 @@ fn non_members_cannot_vote_or_propose() {
 
 #[test]
 fn execute_before_the_outcome_is_decided_is_refused() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = four_member_coop(&mut chain);
-    let receipt = chain.send(
+    let receipt = chain.call(
         addr(0),
         &CoopCall::Propose {
             coop: id,
@@ -113,7 +115,7 @@ fn execute_before_the_outcome_is_decided_is_refused() {
     chain.vote(addr(1), pid, true);
     let events = chain.ok(addr(5), &CoopCall::Execute { proposal: pid });
     assert_eq!(attr(&events, "task_approved", "task"), TASK.to_hex());
-    assert!(is_approved(&chain.view(), &id, &TASK).unwrap());
+    assert!(is_approved(chain.state(), &id, &TASK).unwrap());
     chain.refused(
         addr(0),
         &CoopCall::Execute { proposal: pid },
@@ -139,25 +141,25 @@ fn execute_before_the_outcome_is_decided_is_refused() {
 
 #[test]
 fn quorum_not_met_is_rejected_at_the_deadline() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = four_member_coop(&mut chain);
     let pid = chain.propose(addr(0), id, ProposalKind::ApproveTask { task: TASK });
     // One yes of four members: quorum (50 %) is not met.
     chain.vote(addr(0), pid, true);
-    chain.time_ms += PERIOD_MS;
+    chain.advance_ms(PERIOD_MS);
     let events = chain.ok(addr(0), &CoopCall::Execute { proposal: pid });
     assert_eq!(attr(&events, "proposal_executed", "passed"), "false");
     assert!(!has(&events, "task_approved"));
     assert_eq!(
-        proposal(&chain.view(), &pid).unwrap().unwrap().status,
+        proposal(chain.state(), &pid).unwrap().unwrap().status,
         ProposalStatus::Rejected
     );
-    assert!(!is_approved(&chain.view(), &id, &TASK).unwrap());
+    assert!(!is_approved(chain.state(), &id, &TASK).unwrap());
 }
 
 #[test]
 fn enough_no_votes_reject_early() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = four_member_coop(&mut chain);
     let pid = chain.propose(addr(0), id, ProposalKind::ApproveTask { task: TASK });
     chain.vote(addr(1), pid, false);
@@ -169,7 +171,7 @@ fn enough_no_votes_reject_early() {
 
 #[test]
 fn change_rules_takes_effect() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = four_member_coop(&mut chain);
     let new_rules = Rules {
         quorum_permille: 750,
@@ -203,17 +205,17 @@ fn change_rules_takes_effect() {
     }
     let events = chain.ok(addr(0), &CoopCall::Execute { proposal: pid });
     assert_eq!(attr(&events, "rules_changed", "quorum_permille"), "750");
-    assert_eq!(coop(&chain.view(), &id).unwrap().unwrap().rules, new_rules);
+    assert_eq!(coop(chain.state(), &id).unwrap().unwrap().rules, new_rules);
     // New proposals use the new thresholds and period.
     let next = chain.propose(addr(0), id, ProposalKind::ApproveTask { task: TASK });
-    let p = proposal(&chain.view(), &next).unwrap().unwrap();
+    let p = proposal(chain.state(), &next).unwrap().unwrap();
     assert_eq!(p.quorum_permille, 750);
     assert_eq!(p.deadline_ms, p.created_ms + 60_000);
 }
 
 #[test]
 fn deposit_and_spend_move_treasury_funds() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = four_member_coop(&mut chain);
     let treasury = treasury_address(&id);
     let events = chain.ok(
@@ -280,7 +282,7 @@ fn deposit_and_spend_move_treasury_funds() {
 
 #[test]
 fn spend_beyond_the_treasury_stays_open_until_funded() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = four_member_coop(&mut chain);
     let pid = chain.propose(
         addr(0),
@@ -298,7 +300,7 @@ fn spend_beyond_the_treasury_stays_open_until_funded() {
         codes::INSUFFICIENT_FUNDS,
     );
     assert_eq!(
-        proposal(&chain.view(), &pid).unwrap().unwrap().status,
+        proposal(chain.state(), &pid).unwrap().unwrap().status,
         ProposalStatus::Open
     );
     // Anyone can fund the treasury with a plain bank transfer, too.
@@ -309,26 +311,40 @@ fn spend_beyond_the_treasury_stays_open_until_funded() {
 
 #[test]
 fn proposal_queries() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = four_member_coop(&mut chain);
     let pid = chain.propose(addr(0), id, ProposalKind::ApproveTask { task: TASK });
     chain.vote(addr(2), pid, false);
-    let p = chain.query("proposal", &pid.0);
+    let p = chain.coop_query("proposal", &pid.0);
     assert_eq!(p["kind"]["type"], "approve_task");
     assert_eq!(p["kind"]["task"], TASK.to_hex());
     assert_eq!(p["no"], 1);
     assert_eq!(p["status"], "open");
     assert_eq!(p["electorate"], 4);
-    let all = chain.query("proposals", &id.0);
+    let view: ProposalView = serde_json::from_value(p).expect("a proposal view");
+    assert_eq!(view.status, ProposalStatus::Open);
+    assert_eq!(view.kind, ProposalKind::ApproveTask { task: TASK });
+    assert_eq!(
+        view,
+        ProposalView::from(proposal(chain.state(), &pid).unwrap().unwrap())
+    );
+    assert_eq!(
+        chain.coop_query("proposal", &[9; 32]),
+        serde_json::Value::Null
+    );
+    let all = chain.coop_query("proposals", &id.0);
     // Three admissions, then this one.
     assert_eq!(all.as_array().map(Vec::len), Some(4));
     assert_eq!(all[3]["id"], pid.to_hex());
     assert_eq!(all[0]["status"], "passed");
     let mut arg = id.0.to_vec();
     arg.extend(TASK.0);
-    assert_eq!(chain.query("approved", &arg), serde_json::json!(false));
-    assert_eq!(chain.query("coop", &[0; 32]), serde_json::Value::Null);
-    assert_eq!(chain.query_code("coop", &[0; 31]), codes::BAD_QUERY);
-    assert_eq!(chain.query_code("approved", &[0; 32]), codes::BAD_QUERY);
-    assert_eq!(chain.query_code("nope", &[]), codes::BAD_QUERY);
+    assert_eq!(chain.coop_query("approved", &arg), serde_json::json!(false));
+    assert_eq!(chain.coop_query("coop", &[0; 32]), serde_json::Value::Null);
+    assert_eq!(chain.coop_query_code("coop", &[0; 31]), codes::BAD_QUERY);
+    assert_eq!(
+        chain.coop_query_code("approved", &[0; 32]),
+        codes::BAD_QUERY
+    );
+    assert_eq!(chain.coop_query_code("nope", &[]), codes::BAD_QUERY);
 }

@@ -1,35 +1,39 @@
 //! Creating coops, joining by vote, leaving, removal.
 
 use counterweight_coop::{
-    Admission, CoopCall, ProposalKind, ProposalStatus, Rules, codes, coop, is_member, members,
-    proposal, treasury_address,
+    Admission, CoopCall, CoopView, ProposalKind, ProposalStatus, Rules, codes, coop, is_member,
+    members, proposal, treasury_address,
 };
 use counterweight_types::Hash;
 
-use crate::{Chain, addr, attr, has, rules};
+use counterweight_state::test_utils::attr;
+
+use crate::{CoopChain, addr, chain, has, rules};
 
 #[test]
 fn create_makes_the_founder_the_only_member() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = chain.create(addr(0), Admission::ByVote);
-    let c = coop(&chain.view(), &id).unwrap().expect("coop stored");
+    let c = coop(chain.state(), &id).unwrap().expect("coop stored");
     assert_eq!(c.founder, addr(0));
     assert_eq!(c.members, 1);
     assert_eq!(c.name, "farmers");
     assert_eq!(c.treasury, treasury_address(&id));
-    assert_eq!(members(&chain.view(), &id).unwrap(), vec![addr(0)]);
-    let json = chain.query("coop", &id.0);
+    assert_eq!(members(chain.state(), &id).unwrap(), vec![addr(0)]);
+    let json = chain.coop_query("coop", &id.0);
     assert_eq!(json["id"], id.to_hex());
     assert_eq!(json["rules"]["admission"]["type"], "by_vote");
+    let view: CoopView = serde_json::from_value(json).expect("a coop view");
+    assert_eq!(view, CoopView::from(c));
     assert_eq!(
-        chain.query("members", &id.0),
+        chain.coop_query("members", &id.0),
         serde_json::json!([addr(0).to_hex()])
     );
 }
 
 #[test]
 fn create_rejects_invalid_rules_and_names() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let bad: [fn(&mut Rules); 6] = [
         |r| r.quorum_permille = 0,
         |r| r.quorum_permille = 1001,
@@ -73,7 +77,7 @@ fn create_rejects_invalid_rules_and_names() {
 
 #[test]
 fn join_by_vote_end_to_end() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = chain.create(addr(0), Admission::ByVote);
     let events = chain.ok(
         addr(1),
@@ -84,8 +88,8 @@ fn join_by_vote_end_to_end() {
     );
     let pid: Hash = attr(&events, "join_requested", "proposal").parse().unwrap();
     assert!(has(&events, "proposal_created"));
-    assert!(!is_member(&chain.view(), &id, &addr(1)).unwrap());
-    let p = proposal(&chain.view(), &pid).unwrap().unwrap();
+    assert!(!is_member(chain.state(), &id, &addr(1)).unwrap());
+    let p = proposal(chain.state(), &pid).unwrap().unwrap();
     assert_eq!(p.kind, ProposalKind::Admit { member: addr(1) });
     assert_eq!(p.proposer, addr(1));
     assert_eq!(p.electorate, 1);
@@ -113,15 +117,15 @@ fn join_by_vote_end_to_end() {
     let events = chain.ok(addr(7), &CoopCall::Execute { proposal: pid });
     assert_eq!(attr(&events, "proposal_executed", "passed"), "true");
     assert_eq!(attr(&events, "member_admitted", "member"), addr(1).to_hex());
-    assert!(is_member(&chain.view(), &id, &addr(1)).unwrap());
-    assert_eq!(coop(&chain.view(), &id).unwrap().unwrap().members, 2);
+    assert!(is_member(chain.state(), &id, &addr(1)).unwrap());
+    assert_eq!(coop(chain.state(), &id).unwrap().unwrap().members, 2);
     assert_eq!(
-        proposal(&chain.view(), &pid).unwrap().unwrap().status,
+        proposal(chain.state(), &pid).unwrap().unwrap().status,
         ProposalStatus::Passed
     );
     let mut expected = vec![addr(0), addr(1)];
     expected.sort();
-    assert_eq!(members(&chain.view(), &id).unwrap(), expected);
+    assert_eq!(members(chain.state(), &id).unwrap(), expected);
 
     chain.refused(
         addr(1),
@@ -135,7 +139,7 @@ fn join_by_vote_end_to_end() {
 
 #[test]
 fn rejected_admission_can_be_requested_again() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = chain.create(addr(0), Admission::ByVote);
     let join = CoopCall::Join {
         coop: id,
@@ -147,13 +151,13 @@ fn rejected_admission_can_be_requested_again() {
     let events = chain.ok(addr(1), &CoopCall::Execute { proposal: pid });
     assert_eq!(attr(&events, "proposal_executed", "passed"), "false");
     assert!(!has(&events, "member_admitted"));
-    assert!(!is_member(&chain.view(), &id, &addr(1)).unwrap());
+    assert!(!is_member(chain.state(), &id, &addr(1)).unwrap());
     chain.ok(addr(1), &join);
 }
 
 #[test]
 fn join_refuses_unknown_coop_and_unexpected_credential() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = chain.create(addr(0), Admission::ByVote);
     chain.refused(
         addr(1),
@@ -175,7 +179,7 @@ fn join_refuses_unknown_coop_and_unexpected_credential() {
 
 #[test]
 fn join_by_credential_requires_a_credential() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = chain.create(
         addr(0),
         Admission::ByCredential {
@@ -195,20 +199,20 @@ fn join_by_credential_requires_a_credential() {
 
 #[test]
 fn leave_and_last_member() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = chain.create(addr(0), Admission::ByVote);
     chain.refused(addr(0), &CoopCall::Leave { coop: id }, codes::LAST_MEMBER);
     chain.refused(addr(3), &CoopCall::Leave { coop: id }, codes::NOT_MEMBER);
     chain.admit_all(id, addr(0), &[addr(1)]);
     let events = chain.ok(addr(0), &CoopCall::Leave { coop: id });
     assert_eq!(attr(&events, "member_left", "member"), addr(0).to_hex());
-    assert_eq!(members(&chain.view(), &id).unwrap(), vec![addr(1)]);
-    assert_eq!(coop(&chain.view(), &id).unwrap().unwrap().members, 1);
+    assert_eq!(members(chain.state(), &id).unwrap(), vec![addr(1)]);
+    assert_eq!(coop(chain.state(), &id).unwrap().unwrap().members, 1);
 }
 
 #[test]
 fn remove_by_vote() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = chain.create(addr(0), Admission::ByVote);
     chain.refused(
         addr(0),
@@ -240,13 +244,13 @@ fn remove_by_vote() {
     chain.vote(addr(1), pid, true);
     let events = chain.ok(addr(0), &CoopCall::Execute { proposal: pid });
     assert_eq!(attr(&events, "member_removed", "member"), addr(2).to_hex());
-    assert!(!is_member(&chain.view(), &id, &addr(2)).unwrap());
-    assert_eq!(coop(&chain.view(), &id).unwrap().unwrap().members, 2);
+    assert!(!is_member(chain.state(), &id, &addr(2)).unwrap());
+    assert_eq!(coop(chain.state(), &id).unwrap().unwrap().members, 2);
 }
 
 #[test]
 fn members_who_joined_after_a_proposal_cannot_vote_on_it() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let id = chain.create(addr(0), Admission::ByVote);
     let early = chain.propose(
         addr(0),

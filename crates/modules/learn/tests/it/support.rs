@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use counterweight_bank::Bank;
+use counterweight_coop::ModuleCall as _;
 use counterweight_coop::{
     Admission, COOP_MODULE, Consent, CoopCall, CoopModule, ProposalKind, Rules, coop_id,
     dataset_id, proposal_id,

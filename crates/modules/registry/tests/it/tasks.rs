@@ -1,6 +1,7 @@
 //! Versions naming a training task are checked against the learn module.
 
 use bytes::Bytes;
+use counterweight_coop::ModuleCall as _;
 use counterweight_coop::{
     Admission, COOP_MODULE, Consent, CoopCall, ProposalKind, Rules, coop_id, dataset_id,
     proposal_id,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, Subcommand};
+use counterweight_registry::ModuleCall as _;
 use counterweight_registry::{
     Lineage, METRIC_SCALE, Metric, Publish, REGISTRY_MODULE, RegistryCall, repo_id, version_id,
 };

@@ -11,6 +11,11 @@
 //! [`AuditProof::verify`]; the root is anchored in a block by a state proof of
 //! [`root_key`]`(leaves)`, a key written once and never changed.
 //!
+//! Queries answer JSON: `status` ([`StatusView`]), `entry/N` ([`EntryView`]), `prove/N`
+//! ([`AuditProof`]) and `tx/HASH` (the entries a transaction wrote); a missing entry is
+//! `null`. The module takes no transactions: every payload is refused with
+//! [`codes::NO_CALLS`].
+//!
 //! # Examples
 //!
 //! ```
@@ -22,14 +27,18 @@
 //! assert!(bogus.verify(&leaf_hash(b"event"), &Hash([0; 32])).is_err());
 //! ```
 
+mod error;
 mod log;
 mod mmr;
+mod query;
 
+pub use error::{AuditError, VerifyError, codes};
 pub use log::{
-    Audit, AuditEntry, AuditProof, EntryView, VerifyError, codes, current_root, entries_of_tx,
-    entry, leaves, proof_from_json, prove, root_key,
+    Audit, AuditEntry, AuditProof, EntryView, current_root, entries_of_tx, entry, leaves,
+    proof_from_json, prove, root_key,
 };
 pub use mmr::{MmrProof, ProofError, leaf_hash, leaf_position, size_for};
+pub use query::StatusView;
 
 use counterweight_types::ModuleId;
 

@@ -1,4 +1,5 @@
-//! The audit module: the event recorder writing the MMR into chain state, and its queries.
+//! The audit module: the event recorder writing the MMR into chain state, its entries and
+//! their offline-checkable proofs.
 
 use std::collections::BTreeMap;
 
@@ -6,24 +7,14 @@ use bytes::BufMut;
 use commonware_codec::{Copying, Decode as _, Encode as _};
 use counterweight_state::{
     BlockEnv, BlockState, CallError, EventRecorder, Module, ModuleError, StateAccess, TxContext,
-    module_key,
+    Verdict as _, module_key,
 };
 use counterweight_storage_api::{Result as StorageResult, StateReader, StorageError};
 use counterweight_types::{Event, Genesis, Hash, ModuleId};
 use serde::{Deserialize, Serialize};
 
-use crate::AUDIT_MODULE;
 use crate::mmr::{self, MmrProof, NodeStore};
-
-/// Failure codes of the audit module (stable).
-pub mod codes {
-    /// The audit log takes no transactions: the other modules write it.
-    pub const NO_CALLS: u32 = 1;
-    /// Unknown query path or bad query argument.
-    pub const BAD_QUERY: u32 = 2;
-    /// No entry has this index (yet).
-    pub const UNKNOWN_ENTRY: u32 = 3;
-}
+use crate::{AUDIT_MODULE, AuditError, VerifyError};
 
 /// Modules whose events are not AI events and stay out of the log.
 const UNAUDITED: [ModuleId; 2] = [ModuleId(1), AUDIT_MODULE];
@@ -132,7 +123,7 @@ pub struct EntryView {
 }
 
 impl EntryView {
-    fn new(index: u64, entry: &AuditEntry) -> Self {
+    pub(crate) fn new(index: u64, entry: &AuditEntry) -> Self {
         Self {
             index,
             height: entry.height,
@@ -167,24 +158,6 @@ pub struct AuditProof {
     pub root: Hash,
     /// The state key (hex) holding `root`, for a state proof against a block's state root.
     pub root_key: String,
-}
-
-/// Why an audit proof does not hold.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerifyError {
-    /// The entry's bytes are not hex or not a canonical entry.
-    #[error("the entry's bytes are malformed")]
-    MalformedEntry,
-    /// The entry's fields disagree with its bytes.
-    #[error("the entry's fields disagree with its bytes ({0})")]
-    EntryMismatch(&'static str),
-    /// The root key is not the one for the proof's size.
-    #[error("the root key does not match the proof's size")]
-    RootKeyMismatch,
-    /// The MMR proof fails.
-    #[error(transparent)]
-    Proof(#[from] mmr::ProofError),
 }
 
 impl AuditProof {
@@ -396,36 +369,6 @@ impl EventRecorder for Audit {
     }
 }
 
-fn bad_query(message: impl Into<String>) -> CallError {
-    ModuleError::new(codes::BAD_QUERY, message).into()
-}
-
-fn json(value: &impl Serialize) -> Result<Vec<u8>, CallError> {
-    serde_json::to_vec(value).map_err(|e| bad_query(format!("cannot encode answer: {e}")))
-}
-
-fn index_arg(path_arg: Option<&str>, data: &[u8]) -> Result<u64, CallError> {
-    if let Some(text) = path_arg {
-        return text
-            .parse()
-            .map_err(|_| bad_query("the entry index must be a non-negative integer"));
-    }
-    <[u8; 8]>::try_from(data)
-        .map(u64::from_be_bytes)
-        .map_err(|_| bad_query("the argument must be an 8-byte entry index"))
-}
-
-fn hash_arg(path_arg: Option<&str>, data: &[u8]) -> Result<Hash, CallError> {
-    if let Some(text) = path_arg {
-        return text
-            .parse()
-            .map_err(|_| bad_query("the transaction hash must be 64 hex characters"));
-    }
-    <[u8; 32]>::try_from(data)
-        .map(Hash)
-        .map_err(|_| bad_query("the argument must be a 32-byte transaction hash"))
-}
-
 impl Module for Audit {
     fn id(&self) -> ModuleId {
         AUDIT_MODULE
@@ -436,10 +379,7 @@ impl Module for Audit {
     }
 
     fn check_payload(&self, _: &[u8]) -> Result<(), ModuleError> {
-        Err(ModuleError::new(
-            codes::NO_CALLS,
-            "the audit log takes no transactions: other modules write it",
-        ))
+        Err(AuditError::NoCalls.to_module_error())
     }
 
     fn init_genesis(&self, _: &mut dyn StateAccess, _: &Genesis) -> Result<(), CallError> {
@@ -447,7 +387,7 @@ impl Module for Audit {
     }
 
     fn execute(&self, _: &mut TxContext<'_>, _: &[u8]) -> Result<(), CallError> {
-        Err(ModuleError::new(codes::NO_CALLS, "the audit log takes no transactions").into())
+        Err(AuditError::NotExecutable.into())
     }
 
     fn query(
@@ -456,50 +396,7 @@ impl Module for Audit {
         path: &str,
         data: &[u8],
     ) -> Result<Vec<u8>, CallError> {
-        let (name, arg) = match path.split_once('/') {
-            Some((name, arg)) => (name, Some(arg)),
-            None => (path, None),
-        };
-        match name {
-            "status" => {
-                #[derive(Serialize)]
-                struct Status {
-                    leaves: u64,
-                    root: String,
-                }
-                json(&Status {
-                    leaves: leaves(state)?,
-                    root: current_root(state)?.to_hex(),
-                })
-            }
-            "entry" => {
-                let index = index_arg(arg, data)?;
-                let e = entry(state, index)?.ok_or_else(|| {
-                    ModuleError::new(codes::UNKNOWN_ENTRY, format!("no audit entry {index}"))
-                })?;
-                json(&EntryView::new(index, &e))
-            }
-            "prove" => {
-                let index = index_arg(arg, data)?;
-                let proof = prove(state, index)?.ok_or_else(|| {
-                    ModuleError::new(codes::UNKNOWN_ENTRY, format!("no audit entry {index}"))
-                })?;
-                json(&proof)
-            }
-            "tx" => {
-                let tx = hash_arg(arg, data)?;
-                let mut out = Vec::new();
-                for index in entries_of_tx(state, &tx)? {
-                    if let Some(e) = entry(state, index)? {
-                        out.push(EntryView::new(index, &e));
-                    }
-                }
-                json(&out)
-            }
-            other => Err(bad_query(format!(
-                "unknown query {other:?}: expected status, entry/N, prove/N or tx/HASH"
-            ))),
-        }
+        crate::query::answer_query(state, path, data)
     }
 }
 

@@ -1,11 +1,12 @@
 //! The registry's transactions, with their canonical encodings and size limits.
 
-use bytes::{BufMut, Bytes};
-use commonware_codec::{
-    Buf, Copying, Decode as _, Encode as _, EncodeSize, Error as CodecError, FixedSize, Read,
-    ReadExt, Write,
+use bytes::BufMut;
+use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
+use counterweight_state::ModuleCall;
+use counterweight_types::{
+    Address, Hash,
+    codec::{read_str, read_vec, str_size, write_str},
 };
-use counterweight_types::{Address, Hash};
 use serde::{Deserialize, Serialize};
 
 /// Most bytes in a repository name or a version tag.
@@ -57,7 +58,7 @@ impl Read for Lineage {
     fn read_cfg(buf: &mut impl Buf, max_datasets: &usize) -> Result<Self, CodecError> {
         Ok(Self {
             task: Option::<Hash>::read(buf)?,
-            datasets: Vec::<Hash>::read_cfg(buf, &((..=*max_datasets).into(), ()))?,
+            datasets: read_vec(buf, *max_datasets)?,
         })
     }
 }
@@ -152,7 +153,7 @@ impl Read for Publish {
             weights_hash: Hash::read(buf)?,
             weights_size: u64::read(buf)?,
             arch_hash: Hash::read(buf)?,
-            metrics: Vec::<Metric>::read_cfg(buf, &((..=MAX_METRICS).into(), ()))?,
+            metrics: read_vec(buf, MAX_METRICS)?,
             parent: Option::<Hash>::read(buf)?,
             lineage: Lineage::read_cfg(buf, &MAX_DATASETS)?,
         })
@@ -193,19 +194,9 @@ pub enum RegistryCall {
     },
 }
 
-impl RegistryCall {
-    /// Returns the canonical encoding, ready for `Call.payload`.
-    pub fn to_payload(&self) -> Bytes {
-        self.encode()
-    }
-
-    /// Decodes a payload, enforcing every size limit and rejecting trailing bytes.
-    ///
-    /// # Errors
-    /// The codec's reason for non-canonical or oversized input.
-    pub fn from_payload(payload: &[u8]) -> Result<Self, CodecError> {
-        Self::decode_cfg(Copying(payload), &())
-    }
+/// Decoding enforces every size limit and rejects trailing bytes.
+impl ModuleCall for RegistryCall {
+    const WHAT: &'static str = "registry call";
 }
 
 impl Write for RegistryCall {
@@ -276,32 +267,6 @@ impl Read for RegistryCall {
             tag => Err(CodecError::InvalidEnum(tag)),
         }
     }
-}
-
-/// Writes a string as a varint length followed by its UTF-8 bytes.
-pub(crate) fn write_str(s: &str, buf: &mut impl BufMut) {
-    s.len().write(buf);
-    buf.put_slice(s.as_bytes());
-}
-
-/// Returns the encoded size of a string written by [`write_str`].
-pub(crate) fn str_size(s: &str) -> usize {
-    s.len().encode_size() + s.len()
-}
-
-/// Reads a string written by [`write_str`] of at most `max` bytes.
-pub(crate) fn read_str(
-    buf: &mut impl Buf,
-    max: usize,
-    what: &'static str,
-) -> Result<String, CodecError> {
-    let len = usize::read_cfg(buf, &(..=max).into())?;
-    if buf.remaining() < len {
-        return Err(CodecError::EndOfBuffer);
-    }
-    let mut raw = vec![0u8; len];
-    buf.copy_to_slice(&mut raw);
-    String::from_utf8(raw).map_err(|_| CodecError::Invalid(what, "not utf-8"))
 }
 
 #[cfg(test)]

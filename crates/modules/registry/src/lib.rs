@@ -13,16 +13,18 @@
 //!   one and names it as parent;
 //! - `AddMaintainer` lets another account publish.
 //!
-//! Every change emits an event (`repo_created`, `version_published`, `repo_forked`,
-//! `maintainer_added`) carrying the ids in hex. Queries answer JSON: `repo`, `repos`,
-//! `version`, `versions` and `lineage` (the graph datasets → task → version → parent → … up
-//! to the root). Other modules read through [`repo`], [`version`], [`versions`], [`repos`]
-//! and [`lineage`].
+//! Every change emits a [`RegistryEvent`] (`repo_created`, `version_published`,
+//! `repo_forked`, `maintainer_added`) carrying the ids in hex; every refusal is a
+//! [`RegistryError`] with its stable code in [`codes`]. Queries answer JSON (a missing object
+//! is `null`): `repo` and `repos` ([`Repo`]), `version` and `versions` ([`Version`]) and
+//! `lineage` ([`LineageGraph`]: datasets → task → version → parent → … up to the root).
+//! Other modules read through [`repo`], [`version`], [`versions`], [`repos`] and
+//! [`lineage`].
 //!
 //! # Examples
 //!
 //! ```
-//! use counterweight_registry::{RegistryCall, REGISTRY_MODULE, repo_id};
+//! use counterweight_registry::{ModuleCall as _, RegistryCall, REGISTRY_MODULE, repo_id};
 //! use counterweight_types::{Address, Call, ChainId};
 //!
 //! let call = RegistryCall::CreateRepo {
@@ -40,6 +42,9 @@
 //! ```
 
 mod call;
+mod error;
+mod events;
+mod query;
 mod record;
 mod registry;
 
@@ -47,8 +52,11 @@ pub use call::{
     Lineage, MAX_DATASETS, MAX_DESCRIPTION_BYTES, MAX_LICENCE_BYTES, MAX_MAINTAINERS, MAX_METRICS,
     MAX_NAME_BYTES, MAX_STORED_DATASETS, METRIC_SCALE, Metric, Publish, RegistryCall,
 };
+pub use counterweight_state::ModuleCall;
+pub use error::{RegistryError, codes};
+pub use events::RegistryEvent;
 pub use record::{EdgeKind, LineageEdge, LineageGraph, LineageNode, Repo, Version};
 pub use registry::{
-    MAX_LINEAGE_DEPTH, MAX_LIST, REGISTRY_MODULE, Registry, codes, lineage, repo, repo_count,
-    repo_id, repos, version, version_id, versions,
+    MAX_LINEAGE_DEPTH, MAX_LIST, REGISTRY_MODULE, Registry, lineage, repo, repo_count, repo_id,
+    repos, version, version_id, versions,
 };

@@ -4,12 +4,15 @@
 
 use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
-use counterweight_types::{Address, Hash, Height};
+use counterweight_types::{
+    Address, Hash, Height,
+    codec::{read_str, read_vec, str_size, write_str},
+};
 use serde::{Deserialize, Serialize};
 
 use crate::call::{
     Lineage, MAX_DESCRIPTION_BYTES, MAX_LICENCE_BYTES, MAX_MAINTAINERS, MAX_METRICS,
-    MAX_NAME_BYTES, MAX_STORED_DATASETS, Metric, read_str, str_size, write_str,
+    MAX_NAME_BYTES, MAX_STORED_DATASETS, Metric,
 };
 
 /// A model repository: a named, owned series of versions.
@@ -84,7 +87,7 @@ impl Read for Repo {
             name: read_str(buf, MAX_NAME_BYTES, "Repo.name")?,
             description: read_str(buf, MAX_DESCRIPTION_BYTES, "Repo.description")?,
             licence: read_str(buf, MAX_LICENCE_BYTES, "Repo.licence")?,
-            maintainers: Vec::<Address>::read_cfg(buf, &((..=MAX_MAINTAINERS).into(), ()))?,
+            maintainers: read_vec(buf, MAX_MAINTAINERS)?,
             forked_from: Option::<Hash>::read(buf)?,
             version_count: u32::read(buf)?,
             created_height: Height::read(buf)?,
@@ -170,7 +173,7 @@ impl Read for Version {
             weights_hash: Hash::read(buf)?,
             weights_size: u64::read(buf)?,
             arch_hash: Hash::read(buf)?,
-            metrics: Vec::<Metric>::read_cfg(buf, &((..=MAX_METRICS).into(), ()))?,
+            metrics: read_vec(buf, MAX_METRICS)?,
             parent: Option::<Hash>::read(buf)?,
             lineage: Lineage::read_cfg(buf, &MAX_STORED_DATASETS)?,
             signer: Address::read(buf)?,

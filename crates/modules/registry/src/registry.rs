@@ -1,14 +1,17 @@
 //! Repositories, versions, forks and lineage: the module and its Rust API for other modules.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use commonware_codec::{Copying, Decode as _, Encode as _};
-use counterweight_state::{CallError, Module, ModuleError, StateAccess, TxContext, module_key};
+use counterweight_state::{
+    CallError, Module, ModuleCall as _, ModuleError, StateAccess, TxContext, Verdict as _,
+    module_key,
+};
 use counterweight_storage_api::{Result as StorageResult, StateReader, StorageError};
 use counterweight_types::{Address, ChainId, Genesis, Hash, ModuleId, domain};
-use serde::Serialize;
 
 use crate::{
+    RegistryError, RegistryEvent,
     call::{
         Lineage, MAX_DESCRIPTION_BYTES, MAX_LICENCE_BYTES, MAX_MAINTAINERS, MAX_NAME_BYTES,
         MAX_STORED_DATASETS, Publish, RegistryCall,
@@ -24,36 +27,6 @@ pub const MAX_LIST: usize = 100;
 
 /// Most versions a `lineage` walk follows through parents before it stops (and says so).
 pub const MAX_LINEAGE_DEPTH: usize = 256;
-
-/// Failure codes in receipts of registry calls and query errors (stable).
-pub mod codes {
-    /// The payload does not decode (or a field exceeds its size limit).
-    pub const MALFORMED: u32 = 1;
-    /// A field's content is invalid (empty or badly formed name or tag, duplicate metric,
-    /// zero weights size, ...).
-    pub const INVALID_FIELD: u32 = 2;
-    /// The sender already has a repository with this name.
-    pub const REPO_EXISTS: u32 = 3;
-    /// No repository has this id.
-    pub const UNKNOWN_REPO: u32 = 4;
-    /// Only the repository's owner (or, to publish, a maintainer) may do this.
-    pub const NOT_AUTHORISED: u32 = 5;
-    /// The repository already has a version with this tag.
-    pub const DUPLICATE_TAG: u32 = 6;
-    /// No version has the id given as parent.
-    pub const UNKNOWN_PARENT: u32 = 7;
-    /// No version has this id (the forked version).
-    pub const UNKNOWN_VERSION: u32 = 8;
-    /// The named training task is not finished, or its weights, architecture or datasets
-    /// differ from the version's.
-    pub const TASK_MISMATCH: u32 = 9;
-    /// The account is already a maintainer (or the owner).
-    pub const ALREADY_MAINTAINER: u32 = 10;
-    /// The repository has [`crate::MAX_MAINTAINERS`] maintainers already.
-    pub const TOO_MANY_MAINTAINERS: u32 = 11;
-    /// Unknown query path or bad query argument.
-    pub const BAD_QUERY: u32 = 12;
-}
 
 fn repo_key(id: &Hash) -> Vec<u8> {
     module_key(REGISTRY_MODULE, &[b"repo/", &id.0])
@@ -257,11 +230,7 @@ pub fn lineage(state: &dyn StateReader, id: &Hash) -> StorageResult<Option<Linea
     Ok(Some(graph))
 }
 
-fn failed(code: u32, message: impl Into<String>) -> CallError {
-    ModuleError::new(code, message).into()
-}
-
-fn check_name(what: &str, name: &str) -> Result<(), CallError> {
+fn check_name(what: &'static str, name: &str) -> Result<(), RegistryError> {
     let ok = !name.is_empty()
         && name.len() <= MAX_NAME_BYTES
         && name
@@ -270,50 +239,42 @@ fn check_name(what: &str, name: &str) -> Result<(), CallError> {
     if ok {
         Ok(())
     } else {
-        Err(failed(
-            codes::INVALID_FIELD,
-            format!(
-                "{what} {name:?} must be 1 to {MAX_NAME_BYTES} bytes of letters, digits, '.', '_' or '-'"
-            ),
-        ))
+        Err(RegistryError::BadName {
+            what,
+            name: name.to_owned(),
+        })
     }
 }
 
-fn check_len(what: &str, value: &str, max: usize) -> Result<(), CallError> {
+fn check_len(what: &'static str, value: &str, max: usize) -> Result<(), RegistryError> {
     if value.len() > max {
-        return Err(failed(
-            codes::INVALID_FIELD,
-            format!("{what} is {} bytes, at most {max} allowed", value.len()),
-        ));
+        return Err(RegistryError::TooLong {
+            what,
+            len: value.len(),
+            max,
+        });
     }
     Ok(())
 }
 
-fn check_publish(p: &Publish) -> Result<(), CallError> {
+fn check_publish(p: &Publish) -> Result<(), RegistryError> {
     check_name("tag", &p.tag)?;
     if p.weights_size == 0 {
-        return Err(failed(
-            codes::INVALID_FIELD,
-            "weights_size must be at least 1 byte",
-        ));
+        return Err(RegistryError::ZeroWeightsSize);
     }
     let mut names = BTreeSet::new();
     for metric in &p.metrics {
         check_name("metric name", &metric.name)?;
         if !names.insert(metric.name.as_str()) {
-            return Err(failed(
-                codes::INVALID_FIELD,
-                format!("metric {:?} appears twice", metric.name),
-            ));
+            return Err(RegistryError::DuplicateMetric {
+                name: metric.name.clone(),
+            });
         }
     }
     let mut datasets = BTreeSet::new();
     for dataset in &p.lineage.datasets {
         if !datasets.insert(*dataset) {
-            return Err(failed(
-                codes::INVALID_FIELD,
-                format!("dataset {dataset} appears twice in the lineage"),
-            ));
+            return Err(RegistryError::DuplicateDataset { dataset: *dataset });
         }
     }
     Ok(())
@@ -327,59 +288,45 @@ fn resolve_lineage(state: &dyn StateReader, p: &Publish) -> Result<Lineage, Call
     let Some(task) = p.lineage.task else {
         return Ok(p.lineage.clone());
     };
-    let model = counterweight_learn::finished_model(state, &task)?.ok_or_else(|| {
-        failed(
-            codes::TASK_MISMATCH,
-            format!("task {task} is not a finished training task with an aggregated model"),
-        )
-    })?;
+    let model = counterweight_learn::finished_model(state, &task)?
+        .ok_or(RegistryError::TaskNotFinished { task })?;
     if model.weights_hash != p.weights_hash {
-        return Err(failed(
-            codes::TASK_MISMATCH,
-            format!(
-                "task {task} produced weights {}, the version names {}",
-                model.weights_hash, p.weights_hash
-            ),
-        ));
+        return Err(RegistryError::TaskWeights {
+            task,
+            trained: model.weights_hash,
+            named: p.weights_hash,
+        }
+        .into());
     }
     if model.arch_hash != p.arch_hash {
-        return Err(failed(
-            codes::TASK_MISMATCH,
-            format!(
-                "task {task} trained architecture {}, the version names {}",
-                model.arch_hash, p.arch_hash
-            ),
-        ));
+        return Err(RegistryError::TaskArchitecture {
+            task,
+            trained: model.arch_hash,
+            named: p.arch_hash,
+        }
+        .into());
     }
     let claimed: BTreeSet<Hash> = p.lineage.datasets.iter().copied().collect();
     let trained: BTreeSet<Hash> = model.datasets.iter().copied().collect();
     if !claimed.is_empty() && claimed != trained {
-        return Err(failed(
-            codes::TASK_MISMATCH,
-            format!(
-                "task {task} trained on {} datasets that differ from the {} listed; list none to take the task's",
-                trained.len(),
-                claimed.len()
-            ),
-        ));
+        return Err(RegistryError::TaskDatasets {
+            task,
+            trained: trained.len(),
+            listed: claimed.len(),
+        }
+        .into());
     }
     if model.datasets.len() > MAX_STORED_DATASETS {
-        return Err(failed(
-            codes::TASK_MISMATCH,
-            format!(
-                "task {task} trained on {} datasets, more than the {MAX_STORED_DATASETS} a version records",
-                model.datasets.len()
-            ),
-        ));
+        return Err(RegistryError::TooManyTaskDatasets {
+            task,
+            count: model.datasets.len(),
+        }
+        .into());
     }
     Ok(Lineage {
         task: Some(task),
         datasets: model.datasets,
     })
-}
-
-fn attrs<const N: usize>(pairs: [(&str, String); N]) -> BTreeMap<String, String> {
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
 fn put_repo(state: &mut dyn StateAccess, repo: &Repo) {
@@ -399,10 +346,7 @@ fn create_repo(
     let owner = ctx.sender;
     let id = repo_id(ctx.chain_id, &owner, &name);
     if repo(ctx, &id)?.is_some() {
-        return Err(failed(
-            codes::REPO_EXISTS,
-            format!("you already own a repository named {name:?} ({id})"),
-        ));
+        return Err(RegistryError::RepoExists { name, id }.into());
     }
     let record = Repo {
         id,
@@ -420,45 +364,33 @@ fn create_repo(
     ctx.set(repo_index_key(index), id.0.to_vec());
     ctx.set(repo_count_key(), (index + 1).to_be_bytes().to_vec());
     put_repo(ctx, &record);
-    let mut event = attrs([
-        ("repo", id.to_hex()),
-        ("owner", owner.to_hex()),
-        ("name", record.name.clone()),
-    ]);
-    if let Some(from) = forked_from {
-        event.insert("forked_from".into(), from.to_hex());
-    }
-    ctx.emit("repo_created", event);
+    ctx.emit_event(&RegistryEvent::RepoCreated {
+        repo: id,
+        owner,
+        name: record.name.clone(),
+        forked_from,
+    })?;
     Ok(record)
 }
 
 fn publish(ctx: &mut TxContext<'_>, p: Publish) -> Result<Version, CallError> {
     check_publish(&p)?;
-    let mut target = repo(ctx, &p.repo)?
-        .ok_or_else(|| failed(codes::UNKNOWN_REPO, format!("no repository {}", p.repo)))?;
+    let mut target = repo(ctx, &p.repo)?.ok_or(RegistryError::UnknownRepo { id: p.repo })?;
     if !target.can_publish(&ctx.sender) {
-        return Err(failed(
-            codes::NOT_AUTHORISED,
-            format!(
-                "only the owner or a maintainer of repository {} may publish",
-                target.id
-            ),
-        ));
+        return Err(RegistryError::NotPublisher { repo: target.id }.into());
     }
     let id = version_id(ctx.chain_id, &target.id, &p.tag);
     if version(ctx, &id)?.is_some() {
-        return Err(failed(
-            codes::DUPLICATE_TAG,
-            format!("repository {} already has tag {:?}", target.id, p.tag),
-        ));
+        return Err(RegistryError::DuplicateTag {
+            repo: target.id,
+            tag: p.tag,
+        }
+        .into());
     }
     if let Some(parent) = p.parent
         && version(ctx, &parent)?.is_none()
     {
-        return Err(failed(
-            codes::UNKNOWN_PARENT,
-            format!("parent {parent} is not a published version"),
-        ));
+        return Err(RegistryError::UnknownParent { parent }.into());
     }
     let lineage = resolve_lineage(ctx, &p)?;
     let record = Version {
@@ -483,34 +415,25 @@ fn publish(ctx: &mut TxContext<'_>, p: Publish) -> Result<Version, CallError> {
     target.version_count = target
         .version_count
         .checked_add(1)
-        .ok_or_else(|| failed(codes::INVALID_FIELD, "repository has too many versions"))?;
+        .ok_or(RegistryError::TooManyVersions)?;
     put_repo(ctx, &target);
     ctx.set(version_key(&id), record.encode().to_vec());
-    let mut event = attrs([
-        ("version", id.to_hex()),
-        ("repo", target.id.to_hex()),
-        ("tag", record.tag.clone()),
-        ("weights_hash", record.weights_hash.to_hex()),
-        ("arch_hash", record.arch_hash.to_hex()),
-        ("signer", record.signer.to_hex()),
-    ]);
-    if let Some(parent) = record.parent {
-        event.insert("parent".into(), parent.to_hex());
-    }
-    if let Some(task) = record.lineage.task {
-        event.insert("task".into(), task.to_hex());
-    }
-    ctx.emit("version_published", event);
+    ctx.emit_event(&RegistryEvent::VersionPublished {
+        version: id,
+        repo: target.id,
+        tag: record.tag.clone(),
+        weights_hash: record.weights_hash,
+        arch_hash: record.arch_hash,
+        signer: record.signer,
+        parent: record.parent,
+        task: record.lineage.task,
+    })?;
     Ok(record)
 }
 
 fn fork(ctx: &mut TxContext<'_>, source_id: Hash, name: String) -> Result<(), CallError> {
-    let source = version(ctx, &source_id)?.ok_or_else(|| {
-        failed(
-            codes::UNKNOWN_VERSION,
-            format!("no version {source_id} to fork"),
-        )
-    })?;
+    let source =
+        version(ctx, &source_id)?.ok_or(RegistryError::UnknownVersion { id: source_id })?;
     let source_repo = repo(ctx, &source.repo)?.ok_or(StorageError::Corrupt {
         what: "registry version without repository",
     })?;
@@ -534,16 +457,13 @@ fn fork(ctx: &mut TxContext<'_>, source_id: Hash, name: String) -> Result<(), Ca
             lineage: source.lineage,
         },
     )?;
-    ctx.emit(
-        "repo_forked",
-        attrs([
-            ("repo", created.id.to_hex()),
-            ("version", first.id.to_hex()),
-            ("from_version", source_id.to_hex()),
-            ("from_repo", source.repo.to_hex()),
-            ("owner", created.owner.to_hex()),
-        ]),
-    );
+    ctx.emit_event(&RegistryEvent::RepoForked {
+        repo: created.id,
+        version: first.id,
+        from_version: source_id,
+        from_repo: source.repo,
+        owner: created.owner,
+    })?;
     Ok(())
 }
 
@@ -552,41 +472,27 @@ fn add_maintainer(
     repo_id: Hash,
     maintainer: Address,
 ) -> Result<(), CallError> {
-    let mut target = repo(ctx, &repo_id)?
-        .ok_or_else(|| failed(codes::UNKNOWN_REPO, format!("no repository {repo_id}")))?;
+    let mut target = repo(ctx, &repo_id)?.ok_or(RegistryError::UnknownRepo { id: repo_id })?;
     if target.owner != ctx.sender {
-        return Err(failed(
-            codes::NOT_AUTHORISED,
-            format!("only the owner of repository {repo_id} may add maintainers"),
-        ));
+        return Err(RegistryError::NotOwner { repo: repo_id }.into());
     }
     if target.can_publish(&maintainer) {
-        return Err(failed(
-            codes::ALREADY_MAINTAINER,
-            format!("{maintainer} may already publish in repository {repo_id}"),
-        ));
+        return Err(RegistryError::AlreadyMaintainer {
+            maintainer,
+            repo: repo_id,
+        }
+        .into());
     }
     if target.maintainers.len() >= MAX_MAINTAINERS {
-        return Err(failed(
-            codes::TOO_MANY_MAINTAINERS,
-            format!("repository {repo_id} has {MAX_MAINTAINERS} maintainers, the most allowed"),
-        ));
+        return Err(RegistryError::TooManyMaintainers { repo: repo_id }.into());
     }
     target.maintainers.push(maintainer);
     put_repo(ctx, &target);
-    ctx.emit(
-        "maintainer_added",
-        attrs([
-            ("repo", repo_id.to_hex()),
-            ("maintainer", maintainer.to_hex()),
-        ]),
-    );
+    ctx.emit_event(&RegistryEvent::MaintainerAdded {
+        repo: repo_id,
+        maintainer,
+    })?;
     Ok(())
-}
-
-fn json<T: Serialize>(value: &T) -> Result<Vec<u8>, CallError> {
-    serde_json::to_vec(value)
-        .map_err(|e| StorageError::Invariant(format!("registry query encoding: {e}")).into())
 }
 
 /// The registry module: register it with the runtime.
@@ -603,9 +509,9 @@ impl Module for Registry {
     }
 
     fn check_payload(&self, payload: &[u8]) -> Result<(), ModuleError> {
-        RegistryCall::from_payload(payload)
-            .map(|_| ())
-            .map_err(|e| ModuleError::new(codes::MALFORMED, format!("registry call: {e}")))
+        RegistryCall::parse(payload)
+            .map(drop)
+            .map_err(|e| RegistryError::from(e).to_module_error())
     }
 
     fn init_genesis(&self, _: &mut dyn StateAccess, _: &Genesis) -> Result<(), CallError> {
@@ -613,8 +519,7 @@ impl Module for Registry {
     }
 
     fn execute(&self, ctx: &mut TxContext<'_>, payload: &[u8]) -> Result<(), CallError> {
-        let call = RegistryCall::from_payload(payload)
-            .map_err(|e| ModuleError::new(codes::MALFORMED, format!("registry call: {e}")))?;
+        let call = RegistryCall::parse(payload).map_err(RegistryError::from)?;
         match call {
             RegistryCall::CreateRepo {
                 name,
@@ -629,56 +534,13 @@ impl Module for Registry {
         }
     }
 
-    /// Paths (answers are JSON; a missing object is `null`):
-    /// - `repo` — data: repository id (32 bytes) → [`Repo`];
-    /// - `repos` — data: empty, or a start index (8 bytes, big-endian) → up to
-    ///   [`MAX_LIST`] [`Repo`]s;
-    /// - `version` — data: version id → [`Version`];
-    /// - `versions` — data: repository id → its [`Version`]s in publication order;
-    /// - `lineage` — data: version id → [`LineageGraph`].
+    /// Answers JSON; a missing object is `null` (see the crate docs for the paths).
     fn query(
         &self,
         state: &dyn StateReader,
         path: &str,
         data: &[u8],
     ) -> Result<Vec<u8>, CallError> {
-        let id = || {
-            <[u8; 32]>::try_from(data).map(Hash).map_err(|_| {
-                failed(
-                    codes::BAD_QUERY,
-                    format!("argument must be a 32-byte id, got {} bytes", data.len()),
-                )
-            })
-        };
-        match path {
-            "repo" => json(&repo(state, &id()?)?),
-            "repos" => {
-                let start = match data.len() {
-                    0 => 0,
-                    8 => u64::from_be_bytes(<[u8; 8]>::try_from(data).unwrap_or_default()),
-                    n => {
-                        return Err(failed(
-                            codes::BAD_QUERY,
-                            format!(
-                                "argument must be empty or an 8-byte start index, got {n} bytes"
-                            ),
-                        ));
-                    }
-                };
-                json(&repos(state, start, MAX_LIST)?)
-            }
-            "version" => json(&version(state, &id()?)?),
-            "versions" => match repo(state, &id()?)? {
-                None => json(&Option::<()>::None),
-                Some(r) => json(&versions(state, &r)?),
-            },
-            "lineage" => json(&lineage(state, &id()?)?),
-            other => Err(failed(
-                codes::BAD_QUERY,
-                format!(
-                    "unknown query {other:?}; expected repo, repos, version, versions or lineage"
-                ),
-            )),
-        }
+        crate::query::answer_query(state, path, data)
     }
 }

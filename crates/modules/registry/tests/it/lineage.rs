@@ -4,45 +4,47 @@ use counterweight_registry::{Lineage, Publish, RegistryCall};
 
 use counterweight_types::Hash;
 
-use crate::harness::{ALICE, BOB, Chain, version};
+use crate::{ALICE, BOB, create_repo, new_chain, publish, query, send, version};
 
 #[test]
 fn lineage_walks_parents_to_the_root_across_forks() {
-    let mut chain = Chain::new();
-    let repo = chain.create_repo(ALICE, "digits");
+    let mut chain = new_chain();
+    let repo = create_repo(&mut chain, ALICE, "digits");
     let trained = crate::tasks::trained_task(&mut chain);
     let (task, d1) = (trained.task, trained.dataset);
-    let v1 = chain
-        .publish(ALICE, crate::tasks::from_task(repo, "v1", &trained))
-        .expect("v1");
-    chain
-        .send(
-            BOB,
-            &RegistryCall::Fork {
-                version: v1,
-                name: "fork".into(),
-            },
-        )
-        .expect("fork");
-    let fork_repo =
-        counterweight_registry::repo_id(&chain.chain_id, &crate::harness::addr(BOB), "fork");
-    let forked_v1 = counterweight_registry::version_id(&chain.chain_id, &fork_repo, "v1");
+    let v1 = publish(
+        &mut chain,
+        ALICE,
+        crate::tasks::from_task(repo, "v1", &trained),
+    )
+    .expect("v1");
+    send(
+        &mut chain,
+        BOB,
+        &RegistryCall::Fork {
+            version: v1,
+            name: "fork".into(),
+        },
+    )
+    .expect("fork");
+    let fork_repo = counterweight_registry::repo_id(chain.chain_id(), &crate::addr(BOB), "fork");
+    let forked_v1 = counterweight_registry::version_id(chain.chain_id(), &fork_repo, "v1");
     let d3 = Hash([0xD3; 32]);
-    let v2 = chain
-        .publish(
-            BOB,
-            Publish {
-                parent: Some(forked_v1),
-                lineage: Lineage {
-                    task: None,
-                    datasets: vec![d3],
-                },
-                ..version(fork_repo, "v2")
+    let v2 = publish(
+        &mut chain,
+        BOB,
+        Publish {
+            parent: Some(forked_v1),
+            lineage: Lineage {
+                task: None,
+                datasets: vec![d3],
             },
-        )
-        .expect("v2");
+            ..version(fork_repo, "v2")
+        },
+    )
+    .expect("v2");
 
-    let graph = chain.query("lineage", &v2.0);
+    let graph = query(&chain, "lineage", &v2.0);
     assert_eq!(graph["root"], v2.to_hex());
     assert_eq!(graph["truncated"], false);
     let nodes: Vec<(String, String)> = graph["nodes"]
@@ -87,10 +89,10 @@ fn lineage_walks_parents_to_the_root_across_forks() {
 
 #[test]
 fn lineage_of_a_root_version_is_itself() {
-    let mut chain = Chain::new();
-    let repo = chain.create_repo(ALICE, "digits");
-    let v1 = chain.publish(ALICE, version(repo, "v1")).expect("v1");
-    let graph = chain.query("lineage", &v1.0);
+    let mut chain = new_chain();
+    let repo = create_repo(&mut chain, ALICE, "digits");
+    let v1 = publish(&mut chain, ALICE, version(repo, "v1")).expect("v1");
+    let graph = query(&chain, "lineage", &v1.0);
     assert_eq!(graph["nodes"].as_array().map(Vec::len), Some(1));
     assert_eq!(graph["edges"].as_array().map(Vec::len), Some(0));
 }

@@ -6,21 +6,22 @@ use counterweight_registry::{
 use counterweight_types::Hash;
 use proptest::prelude::*;
 
-use crate::harness::{ALICE, BOB, Chain, addr, event, version};
+use counterweight_registry::ModuleCall as _;
+use counterweight_state::test_utils::event;
+
+use crate::{ALICE, BOB, addr, create_repo, new_chain, publish, query, reject, send, version};
 
 #[test]
 fn publishes_version_with_metrics_and_records_signer() {
-    let mut chain = Chain::new();
-    let repo = chain.create_repo(ALICE, "digits");
+    let mut chain = new_chain();
+    let repo = create_repo(&mut chain, ALICE, "digits");
     let mut p = version(repo, "v1");
     p.metrics = vec![Metric {
         name: "accuracy".into(),
         value: 973_100,
     }];
-    let events = chain
-        .send(ALICE, &RegistryCall::Publish(p.clone()))
-        .expect("published");
-    let id = version_id(&chain.chain_id, &repo, "v1");
+    let events = send(&mut chain, ALICE, &RegistryCall::Publish(p.clone())).expect("published");
+    let id = version_id(chain.chain_id(), &repo, "v1");
     let published = event(&events, "version_published");
     assert_eq!(published.attributes["version"], id.to_hex());
     assert_eq!(
@@ -28,60 +29,63 @@ fn publishes_version_with_metrics_and_records_signer() {
         p.weights_hash.to_hex()
     );
 
-    let v = chain.query("version", &id.0);
+    let v = query(&chain, "version", &id.0);
     assert_eq!(v["signer"], addr(ALICE).to_hex());
     assert_eq!(v["metrics"][0]["value"], 973_100);
     assert_eq!(v["weights_size"], 1_024);
-    assert_eq!(chain.query("repo", &repo.0)["version_count"], 1);
-    let listed = chain.query("versions", &repo.0);
+    assert_eq!(query(&chain, "repo", &repo.0)["version_count"], 1);
+    let listed = query(&chain, "versions", &repo.0);
     assert_eq!(listed[0]["id"], id.to_hex());
 }
 
 #[test]
 fn rejects_duplicate_tag() {
-    let mut chain = Chain::new();
-    let repo = chain.create_repo(ALICE, "digits");
-    chain.publish(ALICE, version(repo, "v1")).expect("first");
+    let mut chain = new_chain();
+    let repo = create_repo(&mut chain, ALICE, "digits");
+    publish(&mut chain, ALICE, version(repo, "v1")).expect("first");
     assert_eq!(
-        chain.publish(ALICE, version(repo, "v1")).err(),
+        publish(&mut chain, ALICE, version(repo, "v1")).err(),
         Some(codes::DUPLICATE_TAG)
     );
     // The same tag in another repository is fine.
-    let other = chain.create_repo(ALICE, "other");
-    assert!(chain.publish(ALICE, version(other, "v1")).is_ok());
+    let other = create_repo(&mut chain, ALICE, "other");
+    assert!(publish(&mut chain, ALICE, version(other, "v1")).is_ok());
 }
 
 #[test]
 fn rejects_publish_by_non_owner_and_to_unknown_repo() {
-    let mut chain = Chain::new();
-    let repo = chain.create_repo(ALICE, "digits");
+    let mut chain = new_chain();
+    let repo = create_repo(&mut chain, ALICE, "digits");
     assert_eq!(
-        chain.publish(BOB, version(repo, "v1")).err(),
+        publish(&mut chain, BOB, version(repo, "v1")).err(),
         Some(codes::NOT_AUTHORISED)
     );
     assert_eq!(
-        chain.publish(ALICE, version(Hash([0xCC; 32]), "v1")).err(),
+        publish(&mut chain, ALICE, version(Hash([0xCC; 32]), "v1")).err(),
         Some(codes::UNKNOWN_REPO)
     );
 }
 
 #[test]
 fn rejects_unknown_parent() {
-    let mut chain = Chain::new();
-    let repo = chain.create_repo(ALICE, "digits");
+    let mut chain = new_chain();
+    let repo = create_repo(&mut chain, ALICE, "digits");
     let mut p = version(repo, "v2");
     p.parent = Some(Hash([0x77; 32]));
-    assert_eq!(chain.publish(ALICE, p).err(), Some(codes::UNKNOWN_PARENT));
-    let v1 = chain.publish(ALICE, version(repo, "v1")).expect("v1");
+    assert_eq!(
+        publish(&mut chain, ALICE, p).err(),
+        Some(codes::UNKNOWN_PARENT)
+    );
+    let v1 = publish(&mut chain, ALICE, version(repo, "v1")).expect("v1");
     let mut p = version(repo, "v2");
     p.parent = Some(v1);
-    assert!(chain.publish(ALICE, p).is_ok());
+    assert!(publish(&mut chain, ALICE, p).is_ok());
 }
 
 #[test]
 fn rejects_invalid_fields() {
-    let mut chain = Chain::new();
-    let repo = chain.create_repo(ALICE, "digits");
+    let mut chain = new_chain();
+    let repo = create_repo(&mut chain, ALICE, "digits");
     let cases: Vec<Publish> = vec![
         version(repo, ""),
         version(repo, "bad tag"),
@@ -119,18 +123,18 @@ fn rejects_invalid_fields() {
     ];
     for p in cases {
         assert_eq!(
-            chain.publish(ALICE, p.clone()).err(),
+            publish(&mut chain, ALICE, p.clone()).err(),
             Some(codes::INVALID_FIELD),
             "{p:?}"
         );
     }
-    assert_eq!(chain.query("repo", &repo.0)["version_count"], 0);
+    assert_eq!(query(&chain, "repo", &repo.0)["version_count"], 0);
 }
 
 #[test]
 fn rejects_oversized_publish_before_execution() {
-    let mut chain = Chain::new();
-    let repo = chain.create_repo(ALICE, "digits");
+    let mut chain = new_chain();
+    let repo = create_repo(&mut chain, ALICE, "digits");
     let too_many = Publish {
         metrics: (0..=MAX_METRICS)
             .map(|i| Metric {
@@ -145,7 +149,7 @@ fn rejects_oversized_publish_before_execution() {
         &"t".repeat(counterweight_registry::MAX_NAME_BYTES + 1),
     );
     for p in [too_many, long_tag] {
-        let rejected = chain.reject(ALICE, RegistryCall::Publish(p).to_payload());
+        let rejected = reject(&mut chain, ALICE, RegistryCall::Publish(p).to_payload());
         assert!(
             matches!(rejected, counterweight_state::TxError::Malformed { .. }),
             "{rejected:?}"
@@ -155,15 +159,15 @@ fn rejects_oversized_publish_before_execution() {
 
 #[test]
 fn failed_publish_leaves_no_state() {
-    let mut chain = Chain::new();
-    let repo = chain.create_repo(ALICE, "digits");
+    let mut chain = new_chain();
+    let repo = create_repo(&mut chain, ALICE, "digits");
     let mut p = version(repo, "v1");
     p.parent = Some(Hash([0x55; 32]));
-    assert!(chain.publish(ALICE, p).is_err());
-    let id = version_id(&chain.chain_id, &repo, "v1");
-    assert!(chain.query("version", &id.0).is_null());
+    assert!(publish(&mut chain, ALICE, p).is_err());
+    let id = version_id(chain.chain_id(), &repo, "v1");
+    assert!(query(&chain, "version", &id.0).is_null());
     assert_eq!(
-        chain.query("versions", &repo.0).as_array().map(Vec::len),
+        query(&chain, "versions", &repo.0).as_array().map(Vec::len),
         Some(0)
     );
 }

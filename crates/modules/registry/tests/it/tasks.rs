@@ -13,7 +13,9 @@ use counterweight_model::{Architecture, Layer, Linear};
 use counterweight_registry::{Lineage, Publish, codes};
 use counterweight_types::Hash;
 
-use crate::harness::{ALICE, BOB, Chain, version};
+use counterweight_state::test_utils::TestChain;
+
+use crate::{ALICE, BOB, call, create_repo, new_chain, publish, query, version};
 
 fn f32_bytes(values: &[f32]) -> Bytes {
     values
@@ -23,10 +25,9 @@ fn f32_bytes(values: &[f32]) -> Bytes {
         .into()
 }
 
-fn coop(chain: &mut Chain, call: &CoopCall) -> Hash {
-    chain
-        .call(ALICE, COOP_MODULE, call.to_payload())
-        .unwrap_or_else(|code| panic!("coop call {call:?} refused with {code}"))
+fn coop(chain: &mut TestChain, coop_call: &CoopCall) -> Hash {
+    call(chain, ALICE, COOP_MODULE, coop_call.to_payload())
+        .unwrap_or_else(|code| panic!("coop call {coop_call:?} refused with {code}"))
         .0
 }
 
@@ -38,7 +39,7 @@ pub(crate) struct Trained {
 }
 
 /// One member, one dataset, one round: the smallest task that finishes.
-pub(crate) fn trained_task(chain: &mut Chain) -> Trained {
+pub(crate) fn trained_task(chain: &mut TestChain) -> Trained {
     let created = coop(
         chain,
         &CoopCall::Create {
@@ -52,7 +53,7 @@ pub(crate) fn trained_task(chain: &mut Chain) -> Trained {
             },
         },
     );
-    let coop_id = coop_id(&chain.chain_id, &created);
+    let coop_id = coop_id(chain.chain_id(), &created);
     let root = Hash([0x42; 32]);
     coop(
         chain,
@@ -68,12 +69,7 @@ pub(crate) fn trained_task(chain: &mut Chain) -> Trained {
             },
         },
     );
-    let dataset = dataset_id(
-        &chain.chain_id,
-        &coop_id,
-        &root,
-        &crate::harness::addr(ALICE),
-    );
+    let dataset = dataset_id(chain.chain_id(), &coop_id, &root, &crate::addr(ALICE));
     let arch = Architecture::new(
         vec![4],
         vec![Layer::Linear(Linear {
@@ -102,17 +98,17 @@ pub(crate) fn trained_task(chain: &mut Chain) -> Trained {
         round_timeout_ms: 5_000,
         reward: 100,
     };
-    let (tx, _) = chain
-        .call(
-            ALICE,
-            LEARN_MODULE,
-            LearnCall::OpenTask {
-                spec: Box::new(spec),
-            }
-            .to_payload(),
-        )
-        .expect("task opened");
-    let task = task_id(chain.chain_id.as_str(), &tx);
+    let (tx, _) = call(
+        chain,
+        ALICE,
+        LEARN_MODULE,
+        LearnCall::OpenTask {
+            spec: Box::new(spec),
+        }
+        .to_payload(),
+    )
+    .expect("task opened");
+    let task = task_id(chain.chain_id().as_str(), &tx);
     let proposed = coop(
         chain,
         &CoopCall::Propose {
@@ -120,7 +116,7 @@ pub(crate) fn trained_task(chain: &mut Chain) -> Trained {
             kind: ProposalKind::ApproveTask { task },
         },
     );
-    let proposal = proposal_id(&chain.chain_id, &proposed);
+    let proposal = proposal_id(chain.chain_id(), &proposed);
     coop(
         chain,
         &CoopCall::Vote {
@@ -129,24 +125,28 @@ pub(crate) fn trained_task(chain: &mut Chain) -> Trained {
         },
     );
     coop(chain, &CoopCall::Execute { proposal });
-    chain
-        .call(ALICE, LEARN_MODULE, LearnCall::Start { task }.to_payload())
-        .expect("task started");
+    call(
+        chain,
+        ALICE,
+        LEARN_MODULE,
+        LearnCall::Start { task }.to_payload(),
+    )
+    .expect("task started");
     let trained: Vec<f32> = (0..10).map(|i| i as f32 * 0.05 - 0.2).collect();
-    chain
-        .call(
-            ALICE,
-            LEARN_MODULE,
-            LearnCall::SubmitUpdate {
-                task,
-                round: 1,
-                params: f32_bytes(&trained),
-                examples: 50,
-            }
-            .to_payload(),
-        )
-        .expect("update accepted");
-    let model = finished_model(&chain.state, &task)
+    call(
+        chain,
+        ALICE,
+        LEARN_MODULE,
+        LearnCall::SubmitUpdate {
+            task,
+            round: 1,
+            params: f32_bytes(&trained),
+            examples: 50,
+        }
+        .to_payload(),
+    )
+    .expect("update accepted");
+    let model = finished_model(chain.state(), &task)
         .expect("read")
         .expect("the task finished");
     Trained {
@@ -171,22 +171,20 @@ pub(crate) fn from_task(repo: Hash, tag: &str, t: &Trained) -> Publish {
 
 #[test]
 fn version_from_a_finished_task_takes_its_datasets() {
-    let mut chain = Chain::new();
+    let mut chain = new_chain();
     let trained = trained_task(&mut chain);
-    let repo = chain.create_repo(ALICE, "digits");
-    let v1 = chain
-        .publish(ALICE, from_task(repo, "v1", &trained))
-        .expect("published");
-    let stored = chain.query("version", &v1.0);
+    let repo = create_repo(&mut chain, ALICE, "digits");
+    let v1 = publish(&mut chain, ALICE, from_task(repo, "v1", &trained)).expect("published");
+    let stored = query(&chain, "version", &v1.0);
     assert_eq!(stored["lineage"]["task"], trained.task.to_hex());
     assert_eq!(stored["lineage"]["datasets"][0], trained.dataset.to_hex());
 
     // Listing exactly the task's datasets is accepted too.
     let mut listed = from_task(repo, "v2", &trained);
     listed.lineage.datasets = vec![trained.dataset];
-    assert!(chain.publish(ALICE, listed).is_ok());
+    assert!(publish(&mut chain, ALICE, listed).is_ok());
 
-    let graph = chain.query("lineage", &v1.0);
+    let graph = query(&chain, "lineage", &v1.0);
     let edges = graph["edges"].as_array().expect("edges");
     assert!(edges.iter().any(|e| e["from"] == trained.dataset.to_hex()
         && e["to"] == trained.task.to_hex()
@@ -195,9 +193,9 @@ fn version_from_a_finished_task_takes_its_datasets() {
 
 #[test]
 fn rejects_task_mismatches() {
-    let mut chain = Chain::new();
+    let mut chain = new_chain();
     let trained = trained_task(&mut chain);
-    let repo = chain.create_repo(ALICE, "digits");
+    let repo = create_repo(&mut chain, ALICE, "digits");
 
     let unknown = Publish {
         lineage: Lineage {
@@ -218,16 +216,12 @@ fn rejects_task_mismatches() {
     other_datasets.lineage.datasets = vec![Hash([3; 32])];
     for p in [unknown, other_weights, other_arch, other_datasets] {
         assert_eq!(
-            chain.publish(ALICE, p.clone()).err(),
+            publish(&mut chain, ALICE, p.clone()).err(),
             Some(codes::TASK_MISMATCH),
             "{p:?}"
         );
     }
     // Anyone may cite the task, but only in a repository they may publish in.
-    let bob_repo = chain.create_repo(BOB, "copy");
-    assert!(
-        chain
-            .publish(BOB, from_task(bob_repo, "v1", &trained))
-            .is_ok()
-    );
+    let bob_repo = create_repo(&mut chain, BOB, "copy");
+    assert!(publish(&mut chain, BOB, from_task(bob_repo, "v1", &trained)).is_ok());
 }

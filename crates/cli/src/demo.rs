@@ -23,7 +23,6 @@ use counterweight_learn::{
 };
 use counterweight_model::Model;
 use counterweight_node::{Home, NodeConfig, service};
-use counterweight_registry::ModuleCall as _;
 use counterweight_registry::{Lineage, Metric, Publish, REGISTRY_MODULE, RegistryCall};
 use counterweight_rpc_api::{Client, ReceiptView};
 use counterweight_train::{

@@ -1,7 +1,8 @@
 //! Canonical call encodings: round trips, trailing bytes, size bounds.
 
 use counterweight_identity::{
-    IdentityCall, MAX_CREDENTIAL_TYPE_LEN, MAX_CREDENTIAL_TYPES, MAX_DELEGATES, codes,
+    IdentityCall, MAX_CREDENTIAL_TYPE_LEN, MAX_CREDENTIAL_TYPES, MAX_DELEGATES, ModuleCall as _,
+    codes,
 };
 use counterweight_state::{Module as _, TxError};
 use counterweight_types::Address;

@@ -4,7 +4,7 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use counterweight_bank::Bank;
 use counterweight_crypto::SigningKey;
-use counterweight_identity::{IDENTITY_MODULE, Identity, IdentityCall};
+use counterweight_identity::{IDENTITY_MODULE, Identity, IdentityCall, ModuleCall as _};
 use counterweight_state::{BlockEnv, BlockState, Layered, Runtime, TxError};
 use counterweight_storage_api::{StateChanges, StateReader};
 use counterweight_types::{

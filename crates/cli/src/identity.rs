@@ -5,6 +5,7 @@ use std::{collections::BTreeMap, fmt::Write as _, path::PathBuf};
 
 use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, Subcommand};
+use counterweight_identity::ModuleCall as _;
 use counterweight_identity::{
     CredentialDraft, IDENTITY_MODULE, IdentityCall, address_of_did, did_key, sign_credential,
 };

@@ -1,11 +1,12 @@
 //! The identity module's transactions and stored records, with their canonical encodings.
 
-use bytes::{BufMut, Bytes};
-use commonware_codec::{
-    Buf, Copying, Decode as _, Encode as _, EncodeSize, Error as CodecError, FixedSize, RangeCfg,
-    Read, ReadExt, Write,
+use bytes::BufMut;
+use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
+use counterweight_state::ModuleCall;
+use counterweight_types::{
+    Address,
+    codec::{read_str, read_vec, str_size, write_str},
 };
-use counterweight_types::Address;
 use serde::{Deserialize, Serialize};
 
 /// Most recovery delegates a DID may name.
@@ -64,46 +65,28 @@ pub enum IdentityCall {
     },
 }
 
-impl IdentityCall {
-    /// Returns the canonical encoding, ready for `Call.payload`.
-    pub fn to_payload(&self) -> Bytes {
-        self.encode()
-    }
+impl ModuleCall for IdentityCall {
+    const WHAT: &'static str = "identity call";
+}
 
-    /// Decodes a payload, rejecting trailing bytes and oversized fields.
-    ///
-    /// # Errors
-    /// The codec's reason for non-canonical input.
-    pub fn from_payload(payload: &[u8]) -> Result<Self, CodecError> {
-        Self::decode_cfg(Copying(payload), &())
+/// Writes credential types: a varint count, then each name.
+fn write_types(types: &[String], buf: &mut impl BufMut) {
+    types.len().write(buf);
+    for t in types {
+        write_str(t, buf);
     }
 }
 
-pub(crate) fn write_string(s: &str, buf: &mut impl BufMut) {
-    s.len().write(buf);
-    buf.put_slice(s.as_bytes());
+fn types_size(types: &[String]) -> usize {
+    types.len().encode_size() + types.iter().map(|t| str_size(t)).sum::<usize>()
 }
 
-pub(crate) fn string_size(s: &str) -> usize {
-    s.len().encode_size() + s.len()
-}
-
-pub(crate) fn read_string(
-    buf: &mut impl Buf,
-    max: usize,
-    what: &'static str,
-) -> Result<String, CodecError> {
-    let len = usize::read_cfg(buf, &(..=max).into())?;
-    if buf.remaining() < len {
-        return Err(CodecError::EndOfBuffer);
-    }
-    let mut raw = vec![0u8; len];
-    buf.copy_to_slice(&mut raw);
-    String::from_utf8(raw).map_err(|_| CodecError::Invalid(what, "not utf-8"))
-}
-
-fn delegates_cfg() -> (RangeCfg<usize>, ()) {
-    ((..=MAX_DELEGATES).into(), ())
+/// Reads at most [`MAX_CREDENTIAL_TYPES`] names of at most [`MAX_CREDENTIAL_TYPE_LEN`] bytes.
+fn read_types(buf: &mut impl Buf) -> Result<Vec<String>, CodecError> {
+    let count = usize::read_cfg(buf, &(..=MAX_CREDENTIAL_TYPES).into())?;
+    (0..count)
+        .map(|_| read_str(buf, MAX_CREDENTIAL_TYPE_LEN, "credential type"))
+        .collect()
 }
 
 impl Write for IdentityCall {
@@ -132,11 +115,8 @@ impl Write for IdentityCall {
                 credential_types,
             } => {
                 buf.put_u8(4);
-                write_string(name, buf);
-                credential_types.len().write(buf);
-                for t in credential_types {
-                    write_string(t, buf);
-                }
+                write_str(name, buf);
+                write_types(credential_types, buf);
             }
             Self::Revoke { index } => {
                 buf.put_u8(5);
@@ -156,14 +136,7 @@ impl EncodeSize for IdentityCall {
             Self::RegisterIssuer {
                 name,
                 credential_types,
-            } => {
-                string_size(name)
-                    + credential_types.len().encode_size()
-                    + credential_types
-                        .iter()
-                        .map(|t| string_size(t))
-                        .sum::<usize>()
-            }
+            } => str_size(name) + types_size(credential_types),
             Self::Revoke { .. } => u64::SIZE,
         }
     }
@@ -179,7 +152,7 @@ impl Read for IdentityCall {
                 new_key: Address::read(buf)?,
             }),
             2 => Ok(Self::SetRecovery {
-                delegates: Vec::<Address>::read_cfg(buf, &delegates_cfg())?,
+                delegates: read_vec::<Address>(buf, MAX_DELEGATES)?,
                 threshold: u8::read(buf)?,
             }),
             3 => Ok(Self::ApproveRecovery {
@@ -187,19 +160,10 @@ impl Read for IdentityCall {
                 new_key: Address::read(buf)?,
             }),
             4 => {
-                let name = read_string(buf, MAX_ISSUER_NAME_LEN, "issuer name")?;
-                let count = usize::read_cfg(buf, &(..=MAX_CREDENTIAL_TYPES).into())?;
-                let mut credential_types = Vec::with_capacity(count);
-                for _ in 0..count {
-                    credential_types.push(read_string(
-                        buf,
-                        MAX_CREDENTIAL_TYPE_LEN,
-                        "credential type",
-                    )?);
-                }
+                let name = read_str(buf, MAX_ISSUER_NAME_LEN, "issuer name")?;
                 Ok(Self::RegisterIssuer {
                     name,
-                    credential_types,
+                    credential_types: read_types(buf)?,
                 })
             }
             5 => Ok(Self::Revoke {
@@ -281,7 +245,7 @@ impl Read for DidRecord {
             current_key: Address::read(buf)?,
             registered_height: u64::read(buf)?,
             registered_ms: u64::read(buf)?,
-            previous_keys: Vec::<PreviousKey>::read_cfg(buf, &((..=MAX_ROTATIONS).into(), ()))?,
+            previous_keys: read_vec::<PreviousKey>(buf, MAX_ROTATIONS)?,
         })
     }
 }
@@ -322,7 +286,7 @@ impl Read for Recovery {
     type Cfg = ();
 
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
-        let delegates = Vec::<Address>::read_cfg(buf, &delegates_cfg())?;
+        let delegates = read_vec::<Address>(buf, MAX_DELEGATES)?;
         let threshold = u8::read(buf)?;
         let count = usize::read_cfg(buf, &(..=MAX_DELEGATES).into())?;
         let mut approvals = Vec::with_capacity(count);
@@ -352,11 +316,8 @@ pub struct Issuer {
 
 impl Write for Issuer {
     fn write(&self, buf: &mut impl BufMut) {
-        write_string(&self.name, buf);
-        self.credential_types.len().write(buf);
-        for t in &self.credential_types {
-            write_string(t, buf);
-        }
+        write_str(&self.name, buf);
+        write_types(&self.credential_types, buf);
         self.registered_height.write(buf);
         self.revoked.write(buf);
     }
@@ -364,14 +325,7 @@ impl Write for Issuer {
 
 impl EncodeSize for Issuer {
     fn encode_size(&self) -> usize {
-        string_size(&self.name)
-            + self.credential_types.len().encode_size()
-            + self
-                .credential_types
-                .iter()
-                .map(|t| string_size(t))
-                .sum::<usize>()
-            + 2 * u64::SIZE
+        str_size(&self.name) + types_size(&self.credential_types) + 2 * u64::SIZE
     }
 }
 
@@ -379,19 +333,10 @@ impl Read for Issuer {
     type Cfg = ();
 
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
-        let name = read_string(buf, MAX_ISSUER_NAME_LEN, "issuer name")?;
-        let count = usize::read_cfg(buf, &(..=MAX_CREDENTIAL_TYPES).into())?;
-        let mut credential_types = Vec::with_capacity(count);
-        for _ in 0..count {
-            credential_types.push(read_string(
-                buf,
-                MAX_CREDENTIAL_TYPE_LEN,
-                "credential type",
-            )?);
-        }
+        let name = read_str(buf, MAX_ISSUER_NAME_LEN, "issuer name")?;
         Ok(Self {
             name,
-            credential_types,
+            credential_types: read_types(buf)?,
             registered_height: u64::read(buf)?,
             revoked: u64::read(buf)?,
         })

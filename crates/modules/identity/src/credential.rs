@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use counterweight_crypto::SigningKey;
-use counterweight_state::{CallError, ModuleError};
+use counterweight_state::{CallError, ModuleError, Verdict as _};
 use counterweight_storage_api::StateReader;
 use counterweight_types::{Address, Hash, domain};
 use serde::{Deserialize, Serialize};
@@ -14,9 +14,9 @@ use ssi_jws::Header;
 
 use crate::{
     call::MAX_CREDENTIAL_TYPE_LEN,
-    did::{address_of_did, did_key, key_of_multibase, public_jwk, verification_method_id},
-    error::{Error, Result},
-    identity::{codes, did_record, is_revoked, issuer},
+    did_key::{address_of_did, did_key, key_of_multibase, public_jwk, verification_method_id},
+    error::{Error, IdentityError, Result, codes},
+    store::{did_record, is_revoked, issuer},
     time::{MAX_MS, format_ms, parse_ms},
 };
 
@@ -269,12 +269,8 @@ pub fn sign_credential(issuer_key: &SigningKey, draft: &CredentialDraft) -> Resu
     Ok(jws.into_bytes())
 }
 
-fn refuse(code: u32, message: impl Into<String>) -> CallError {
-    ModuleError::new(code, message).into()
-}
-
-fn malformed(message: impl Into<String>) -> CallError {
-    refuse(codes::CREDENTIAL_MALFORMED, message)
+fn malformed(reason: impl Into<String>) -> IdentityError {
+    IdentityError::malformed(reason)
 }
 
 /// A parsed credential whose signature is not yet checked.
@@ -285,15 +281,11 @@ struct Parsed {
     vc: CredentialJson,
 }
 
-fn parse(credential: &[u8]) -> Result<Parsed, CallError> {
+fn parse(credential: &[u8]) -> Result<Parsed, IdentityError> {
     if credential.len() > MAX_CREDENTIAL_BYTES {
-        return Err(refuse(
-            codes::CREDENTIAL_OVERSIZED,
-            format!(
-                "credential is {} bytes, above the limit of {MAX_CREDENTIAL_BYTES}",
-                credential.len()
-            ),
-        ));
+        return Err(IdentityError::CredentialOversized {
+            size: credential.len(),
+        });
     }
     let text = std::str::from_utf8(credential)
         .map_err(|_| malformed("credential must be a compact JWS (ASCII text)"))?;
@@ -331,7 +323,7 @@ fn parse(credential: &[u8]) -> Result<Parsed, CallError> {
     })
 }
 
-fn kind_of(types: &[String]) -> Result<String, CallError> {
+fn kind_of(types: &[String]) -> Result<String, IdentityError> {
     let others: Vec<&String> = types.iter().filter(|t| *t != VC_TYPE).collect();
     match (types.iter().any(|t| t == VC_TYPE), others.as_slice()) {
         (true, [kind]) if types.len() == 2 => Ok((*kind).clone()),
@@ -343,7 +335,7 @@ fn kind_of(types: &[String]) -> Result<String, CallError> {
 
 fn claims_of(
     subject: BTreeMap<String, Value>,
-) -> Result<(Address, BTreeMap<String, String>), CallError> {
+) -> Result<(Address, BTreeMap<String, String>), IdentityError> {
     let mut claims = BTreeMap::new();
     let mut id = None;
     for (name, value) in subject {
@@ -371,7 +363,7 @@ fn claims_of(
     Ok((subject, claims))
 }
 
-fn status_index_of(status: &StatusJson, issuer: &Address) -> Result<u64, CallError> {
+fn status_index_of(status: &StatusJson, issuer: &Address) -> Result<u64, IdentityError> {
     if status.kind != STATUS_ENTRY_TYPE || status.status_purpose != STATUS_PURPOSE {
         return Err(malformed(format!(
             "credentialStatus must be a {STATUS_ENTRY_TYPE} with purpose {STATUS_PURPOSE}"
@@ -395,7 +387,7 @@ fn status_index_of(status: &StatusJson, issuer: &Address) -> Result<u64, CallErr
     }
 }
 
-fn time_of(field: Option<&String>, name: &str) -> Result<Option<u64>, CallError> {
+fn time_of(field: Option<&String>, name: &str) -> Result<Option<u64>, IdentityError> {
     field
         .map(|text| {
             parse_ms(text).ok_or_else(|| malformed(format!("{name} must be an RFC 3339 date-time")))
@@ -426,7 +418,7 @@ pub fn check_credential(
         vc,
     } = parse(credential)?;
     if vc.context.first().map(String::as_str) != Some(VC_CONTEXT) {
-        return Err(malformed(format!("@context must start with {VC_CONTEXT}")));
+        return Err(malformed(format!("@context must start with {VC_CONTEXT}")).into());
     }
     let kind = kind_of(&vc.types)?;
     let issuer_text = match &vc.issuer {
@@ -434,17 +426,11 @@ pub fn check_credential(
     };
     let issuer_did = address_of_did(issuer_text)
         .ok_or_else(|| malformed("issuer must be an ed25519 did:key"))?;
-    let record = did_record(state, &issuer_did)?.ok_or_else(|| {
-        refuse(
-            codes::UNKNOWN_ISSUER,
-            format!("issuer {issuer_text} has no DID on chain"),
-        )
+    let record = did_record(state, &issuer_did)?.ok_or_else(|| IdentityError::IssuerHasNoDid {
+        issuer: issuer_text.clone(),
     })?;
-    let registered = issuer(state, &issuer_did)?.ok_or_else(|| {
-        refuse(
-            codes::UNKNOWN_ISSUER,
-            format!("{issuer_text} is not a registered credential issuer"),
-        )
+    let registered = issuer(state, &issuer_did)?.ok_or_else(|| IdentityError::UnknownIssuer {
+        issuer: issuer_text.clone(),
     })?;
 
     // The `kid` names the signing key; only a key from the DID's history is worth trying
@@ -467,26 +453,18 @@ pub fn check_credential(
     )
     .is_err()
     {
-        return Err(refuse(
-            codes::BAD_SIGNATURE,
-            "credential signature does not verify with the issuer's key",
-        ));
+        return Err(IdentityError::BadSignature.into());
     }
     if key != record.current_key {
-        return Err(refuse(
-            codes::KEY_ROTATED,
-            format!(
-                "credential is signed by {issuer_text}'s replaced key {}",
-                key.to_hex()
-            ),
-        ));
+        return Err(IdentityError::KeyRotated {
+            issuer: issuer_text.clone(),
+            key,
+        }
+        .into());
     }
 
     if !registered.credential_types.contains(&kind) {
-        return Err(refuse(
-            codes::TYPE_NOT_ALLOWED,
-            format!("issuer is not registered for credential type {kind:?}"),
-        ));
+        return Err(IdentityError::TypeNotAllowed { kind }.into());
     }
     let (subject, claims) = claims_of(vc.credential_subject)?;
     let valid_from = time_of(vc.valid_from.as_ref(), "validFrom")?;
@@ -494,33 +472,24 @@ pub fn check_credential(
     if let Some(from) = valid_from
         && now_ms < from
     {
-        return Err(refuse(
-            codes::NOT_YET_VALID,
-            format!(
-                "credential is valid from {} (now {})",
-                format_ms(from),
-                format_ms(now_ms)
-            ),
-        ));
+        return Err(IdentityError::NotYetValid {
+            valid_from_ms: from,
+            now_ms,
+        }
+        .into());
     }
     if let Some(until) = valid_until
         && now_ms >= until
     {
-        return Err(refuse(
-            codes::EXPIRED,
-            format!(
-                "credential expired at {} (now {})",
-                format_ms(until),
-                format_ms(now_ms)
-            ),
-        ));
+        return Err(IdentityError::Expired {
+            valid_until_ms: until,
+            now_ms,
+        }
+        .into());
     }
     let index = status_index_of(&vc.credential_status, &issuer_did)?;
     if is_revoked(state, &issuer_did, index)? {
-        return Err(refuse(
-            codes::REVOKED,
-            format!("credential at status index {index} is revoked by its issuer"),
-        ));
+        return Err(IdentityError::Revoked { index }.into());
     }
     Ok(VerifiedCredential {
         id: credential_id(credential),
@@ -546,6 +515,7 @@ pub fn verify_credential(
     match check_credential(state, credential, now_ms) {
         Ok(v) => Ok(v),
         Err(CallError::Failed(e)) => Err(e),
+        Err(CallError::Fatal(e)) => Err(IdentityError::Storage(e).to_module_error()),
         Err(e) => Err(ModuleError::new(codes::STORAGE, e.to_string())),
     }
 }

@@ -48,23 +48,33 @@
 
 mod call;
 mod credential;
-mod did;
+mod did_key;
+mod dids;
 mod error;
-mod identity;
+mod events;
+mod issuers;
+mod module;
+mod query;
+mod store;
 mod time;
 
 pub use call::{
     DidRecord, IdentityCall, Issuer, MAX_CREDENTIAL_TYPE_LEN, MAX_CREDENTIAL_TYPES, MAX_DELEGATES,
     MAX_ISSUER_NAME_LEN, MAX_ROTATIONS, PreviousKey, Recovery,
 };
+pub use counterweight_state::ModuleCall;
 pub use credential::{
     CredentialDraft, MAX_CLAIM_NAME_LEN, MAX_CLAIM_VALUE_LEN, MAX_CLAIMS, MAX_CREDENTIAL_BYTES,
     MAX_STATUS_INDEX, VerifiedCredential, check_credential, credential_id, is_valid_type_name,
     issue_credential, sign_credential, status_list_id, verify_credential,
 };
-pub use did::{address_of_did, did_key, key_multibase, verification_method_id};
-pub use error::{Error, Result};
-pub use identity::{
-    IDENTITY_MODULE, Identity, codes, did_document, did_of_key, did_record, is_revoked, issuer,
-    recovery, revoked_indices,
+pub use did_key::{address_of_did, did_key, key_multibase, verification_method_id};
+pub use error::{Error, IdentityError, Result, codes};
+pub use events::{IdentityEvent, RotatedBy};
+pub use module::{IDENTITY_MODULE, Identity};
+pub use query::{
+    ControllerView, CredentialView, DidDocument, DidMetadata, DidResolution, IssuerView,
+    MethodType, PendingApproval, PreviousKeyView, RecoveryView, StatusPurpose, StatusView,
+    VerificationMethod, VerifyView, did_document,
 };
+pub use store::{did_of_key, did_record, is_revoked, issuer, recovery, revoked_indices};

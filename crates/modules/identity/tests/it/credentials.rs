@@ -8,7 +8,9 @@ use counterweight_identity::{
     verify_credential,
 };
 
-use crate::support::{Chain, addr, event, key};
+use counterweight_state::test_utils::{TestChain, event};
+
+use crate::support::{IdentityChain, addr, chain, key};
 
 const KIND: &str = "CooperativeMembership";
 
@@ -33,23 +35,23 @@ fn credential(seed: u64, index: u64, from: u64, for_ms: Option<u64>) -> Vec<u8> 
     .expect("issue")
 }
 
-fn code(chain: &Chain, vc: &[u8]) -> u32 {
-    verify_credential(&chain.view(), vc, chain.now_ms)
+fn code(chain: &TestChain, vc: &[u8]) -> u32 {
+    verify_credential(&chain.state(), vc, chain.now_ms())
         .expect_err("credential should be refused")
         .code
 }
 
 #[test]
 fn a_valid_credential_verifies_with_its_fields() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     chain.issuer(1, &[KIND, "Personhood"]);
-    let vc = credential(1, 3, chain.now_ms - 10, Some(60_000));
-    let verified = verify_credential(&chain.view(), &vc, chain.now_ms).expect("valid");
+    let vc = credential(1, 3, chain.now_ms() - 10, Some(60_000));
+    let verified = verify_credential(&chain.state(), &vc, chain.now_ms()).expect("valid");
     assert_eq!(verified.issuer, addr(1));
     assert_eq!(verified.subject, addr(5));
     assert_eq!(verified.kind, KIND);
     assert_eq!(verified.claims, claims());
-    assert_eq!(verified.valid_until_ms, Some(chain.now_ms - 10 + 60_000));
+    assert_eq!(verified.valid_until_ms, Some(chain.now_ms() - 10 + 60_000));
     assert_eq!(verified.id, counterweight_identity::credential_id(&vc));
 
     // The payload is a plain VC 2.0 credential with a status-list entry.
@@ -76,9 +78,9 @@ fn a_valid_credential_verifies_with_its_fields() {
 
 #[test]
 fn a_forged_credential_is_refused() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     chain.issuer(1, &[KIND]);
-    let vc = credential(1, 0, chain.now_ms, None);
+    let vc = credential(1, 0, chain.now_ms(), None);
     let sig_start = vc.iter().rposition(|b| *b == b'.').unwrap() + 1;
     let payload_start = vc.iter().position(|b| *b == b'.').unwrap() + 1;
     // One byte flipped in the signature.
@@ -120,7 +122,7 @@ fn a_forged_credential_is_refused() {
 
 #[test]
 fn a_credential_signed_by_another_key_is_refused() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     chain.issuer(1, &[KIND]);
     // Key 2 claims to sign as issuer 1.
     let vc = sign_credential(
@@ -131,7 +133,7 @@ fn a_credential_signed_by_another_key_is_refused() {
             kind: KIND.to_owned(),
             claims: claims(),
             status_index: 0,
-            valid_from_ms: chain.now_ms,
+            valid_from_ms: chain.now_ms(),
             valid_until_ms: None,
         },
     )
@@ -141,9 +143,9 @@ fn a_credential_signed_by_another_key_is_refused() {
 
 #[test]
 fn a_credential_from_an_unregistered_issuer_is_refused() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     // No DID at all.
-    let vc = credential(1, 0, chain.now_ms, None);
+    let vc = credential(1, 0, chain.now_ms(), None);
     assert_eq!(code(&chain, &vc), codes::UNKNOWN_ISSUER);
     // A DID, but not a registered issuer.
     chain.ok(&key(1), &IdentityCall::Register);
@@ -155,39 +157,39 @@ fn a_credential_from_an_unregistered_issuer_is_refused() {
             credential_types: vec![KIND.into()],
         },
     );
-    assert!(verify_credential(&chain.view(), &vc, chain.now_ms).is_ok());
+    assert!(verify_credential(&chain.state(), &vc, chain.now_ms()).is_ok());
 }
 
 #[test]
 fn a_credential_of_an_unregistered_type_is_refused() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     chain.issuer(1, &["Personhood"]);
-    let vc = credential(1, 0, chain.now_ms, None);
+    let vc = credential(1, 0, chain.now_ms(), None);
     assert_eq!(code(&chain, &vc), codes::TYPE_NOT_ALLOWED);
 }
 
 #[test]
 fn a_revoked_credential_is_refused() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     chain.issuer(1, &[KIND]);
-    let revoked = credential(1, 4_100, chain.now_ms, None);
-    let kept = credential(1, 4_101, chain.now_ms, None);
+    let revoked = credential(1, 4_100, chain.now_ms(), None);
+    let kept = credential(1, 4_101, chain.now_ms(), None);
     let events = chain.ok(&key(1), &IdentityCall::Revoke { index: 4_100 });
     let e = event(&events, "credential_revoked");
     assert_eq!(e.attributes["index"], "4100");
     assert_eq!(e.attributes["issuer"], did_key(&addr(1)));
     assert_eq!(code(&chain, &revoked), codes::REVOKED);
-    assert!(verify_credential(&chain.view(), &kept, chain.now_ms).is_ok());
-    assert!(is_revoked(&chain.view(), &addr(1), 4_100).unwrap());
+    assert!(verify_credential(&chain.state(), &kept, chain.now_ms()).is_ok());
+    assert!(is_revoked(&chain.state(), &addr(1), 4_100).unwrap());
     assert_eq!(
-        revoked_indices(&chain.view(), &addr(1)).unwrap(),
+        revoked_indices(&chain.state(), &addr(1)).unwrap(),
         vec![4_100]
     );
 }
 
 #[test]
 fn revocation_is_only_for_issuers_in_range_and_once() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     chain.ok(&key(2), &IdentityCall::Register);
     assert_eq!(
         chain.fails(&key(2), &IdentityCall::Revoke { index: 1 }),
@@ -226,24 +228,24 @@ fn revocation_is_only_for_issuers_in_range_and_once() {
 
 #[test]
 fn an_expired_or_not_yet_valid_credential_is_refused() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     chain.issuer(1, &[KIND]);
-    let now = chain.now_ms;
+    let now = chain.now_ms();
     let expired = credential(1, 0, now - 10_000, Some(5_000));
     assert_eq!(code(&chain, &expired), codes::EXPIRED);
     let ends_now = credential(1, 0, now - 10_000, Some(10_000));
     assert_eq!(code(&chain, &ends_now), codes::EXPIRED);
     let future = credential(1, 0, now + 1, None);
     assert_eq!(code(&chain, &future), codes::NOT_YET_VALID);
-    assert!(verify_credential(&chain.view(), &future, now + 1).is_ok());
+    assert!(verify_credential(&chain.state(), &future, now + 1).is_ok());
 }
 
 #[test]
 fn a_credential_signed_by_a_rotated_away_key_is_refused() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     chain.issuer(1, &[KIND]);
-    let old = credential(1, 0, chain.now_ms, None);
-    assert!(verify_credential(&chain.view(), &old, chain.now_ms).is_ok());
+    let old = credential(1, 0, chain.now_ms(), None);
+    assert!(verify_credential(&chain.state(), &old, chain.now_ms()).is_ok());
     chain.ok(&key(1), &IdentityCall::RotateKey { new_key: addr(2) });
     assert_eq!(code(&chain, &old), codes::KEY_ROTATED);
 
@@ -254,27 +256,27 @@ fn a_credential_signed_by_a_rotated_away_key_is_refused() {
         kind: KIND.to_owned(),
         claims: claims(),
         status_index: 1,
-        valid_from_ms: chain.now_ms,
+        valid_from_ms: chain.now_ms(),
         valid_until_ms: None,
     };
     let fresh = sign_credential(&key(2), &draft).unwrap();
-    let verified = verify_credential(&chain.view(), &fresh, chain.now_ms).unwrap();
+    let verified = verify_credential(&chain.state(), &fresh, chain.now_ms()).unwrap();
     assert_eq!(verified.issuer, addr(1));
     // The old key still signs, but for the rotated DID it is refused.
     let stale = sign_credential(&key(1), &draft).unwrap();
     assert_eq!(code(&chain, &stale), codes::KEY_ROTATED);
     // Issued as `did:key` of the new key itself, there is no such issuer.
     assert_eq!(
-        code(&chain, &credential(2, 1, chain.now_ms, None)),
+        code(&chain, &credential(2, 1, chain.now_ms(), None)),
         codes::UNKNOWN_ISSUER
     );
 }
 
 #[test]
 fn malformed_and_oversized_credentials_are_refused() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     chain.issuer(1, &[KIND]);
-    let vc = credential(1, 0, chain.now_ms, None);
+    let vc = credential(1, 0, chain.now_ms(), None);
     for bad in [
         b"".to_vec(),
         b"not a jws".to_vec(),
@@ -314,7 +316,7 @@ fn issuing_refuses_out_of_bounds_fields() {
 
 #[test]
 fn issuer_registration_is_validated() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let register = |name: &str, types: &[&str]| IdentityCall::RegisterIssuer {
         name: name.to_owned(),
         credential_types: types.iter().map(|t| (*t).to_owned()).collect(),
@@ -352,10 +354,12 @@ fn issuer_registration_is_validated() {
 mod status_list {
     use std::collections::BTreeSet;
 
-    use counterweight_identity::{IdentityCall, MAX_STATUS_INDEX, is_revoked, revoked_indices};
+    use counterweight_identity::{
+        IDENTITY_MODULE, IdentityCall, MAX_STATUS_INDEX, is_revoked, revoked_indices,
+    };
     use proptest::prelude::*;
 
-    use crate::support::{Chain, addr, key};
+    use crate::support::{IdentityChain, addr, chain};
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
@@ -365,14 +369,14 @@ mod status_list {
             indices in proptest::collection::vec(0..MAX_STATUS_INDEX, 1..12),
             probes in proptest::collection::vec(0..MAX_STATUS_INDEX, 8),
         ) {
-            let mut chain = Chain::new();
+            let mut chain = chain();
             chain.issuer(1, &["Personhood"]);
             let mut reference = BTreeSet::new();
             for index in indices {
-                let receipt = chain.send(&key(1), &IdentityCall::Revoke { index });
-                prop_assert_eq!(receipt.status == counterweight_types::ReceiptStatus::Ok, reference.insert(index));
+                let revoked = chain.send(addr(1), IDENTITY_MODULE, &IdentityCall::Revoke { index });
+                prop_assert_eq!(revoked.is_ok(), reference.insert(index));
             }
-            let view = chain.view();
+            let view = chain.state();
             prop_assert_eq!(
                 revoked_indices(&view, &addr(1)).unwrap(),
                 reference.iter().copied().collect::<Vec<_>>()

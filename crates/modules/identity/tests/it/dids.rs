@@ -1,19 +1,20 @@
 //! DID registration, key rotation and k-of-n recovery.
 
 use counterweight_identity::{IdentityCall, codes, did_key, did_of_key, did_record, recovery};
+use counterweight_state::test_utils::{TestChain, event};
 use counterweight_types::Address;
 
-use crate::support::{Chain, addr, event, key};
+use crate::support::{IdentityChain, addr, chain, key};
 
 #[test]
 fn register_writes_the_did_and_refuses_a_second_time() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     let events = chain.ok(&key(1), &IdentityCall::Register);
     let e = event(&events, "did_registered");
     assert_eq!(e.attributes["did"], did_key(&addr(1)));
-    let record = did_record(&chain.view(), &addr(1)).unwrap().unwrap();
+    let record = did_record(&chain.state(), &addr(1)).unwrap().unwrap();
     assert_eq!(record.current_key, addr(1));
-    assert_eq!(did_of_key(&chain.view(), &addr(1)).unwrap(), Some(addr(1)));
+    assert_eq!(did_of_key(&chain.state(), &addr(1)).unwrap(), Some(addr(1)));
     assert_eq!(
         chain.fails(&key(1), &IdentityCall::Register),
         codes::DID_EXISTS
@@ -22,7 +23,7 @@ fn register_writes_the_did_and_refuses_a_second_time() {
 
 #[test]
 fn rotation_changes_the_key_but_not_the_did() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     chain.ok(&key(1), &IdentityCall::Register);
     let events = chain.ok(&key(1), &IdentityCall::RotateKey { new_key: addr(2) });
     let e = event(&events, "key_rotated");
@@ -30,7 +31,7 @@ fn rotation_changes_the_key_but_not_the_did() {
     assert_eq!(e.attributes["new_key"], addr(2).to_hex());
     assert_eq!(e.attributes["by"], "owner");
 
-    let view = chain.view();
+    let view = chain.state();
     let record = did_record(&view, &addr(1)).unwrap().unwrap();
     assert_eq!(record.current_key, addr(2));
     assert_eq!(record.previous_keys.len(), 1);
@@ -56,14 +57,14 @@ fn rotation_changes_the_key_but_not_the_did() {
     chain.ok(&key(2), &IdentityCall::RotateKey { new_key: addr(3) });
     // Rotating back to the DID's original key is allowed.
     chain.ok(&key(3), &IdentityCall::RotateKey { new_key: addr(1) });
-    let record = did_record(&chain.view(), &addr(1)).unwrap().unwrap();
+    let record = did_record(&chain.state(), &addr(1)).unwrap().unwrap();
     assert_eq!(record.current_key, addr(1));
     assert_eq!(record.previous_keys.len(), 3);
 }
 
 #[test]
 fn rotation_refuses_keys_in_use_and_invalid_keys() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     chain.ok(&key(1), &IdentityCall::Register);
     chain.ok(&key(2), &IdentityCall::Register);
     assert_eq!(
@@ -92,7 +93,7 @@ fn rotation_refuses_keys_in_use_and_invalid_keys() {
     );
 }
 
-fn with_recovery(chain: &mut Chain, threshold: u8) {
+fn with_recovery(chain: &mut TestChain, threshold: u8) {
     chain.ok(&key(1), &IdentityCall::Register);
     for seed in [2, 3, 4] {
         chain.ok(&key(seed), &IdentityCall::Register);
@@ -119,7 +120,7 @@ fn approve(did: u64, new_key: u64) -> IdentityCall {
 
 #[test]
 fn recovery_rotates_at_k_approvals_and_not_before() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     with_recovery(&mut chain, 2);
 
     // k - 1 approvals: the key does not change.
@@ -130,7 +131,7 @@ fn recovery_rotates_at_k_approvals_and_not_before() {
     );
     assert!(events.iter().all(|e| e.kind != "key_rotated"));
     assert_eq!(
-        did_record(&chain.view(), &addr(1))
+        did_record(&chain.state(), &addr(1))
             .unwrap()
             .unwrap()
             .current_key,
@@ -139,7 +140,7 @@ fn recovery_rotates_at_k_approvals_and_not_before() {
     // An approval for another key does not count towards key 9.
     chain.ok(&key(3), &approve(1, 10));
     assert_eq!(
-        did_record(&chain.view(), &addr(1))
+        did_record(&chain.state(), &addr(1))
             .unwrap()
             .unwrap()
             .current_key,
@@ -154,7 +155,7 @@ fn recovery_rotates_at_k_approvals_and_not_before() {
         event(&events, "recovery_completed").attributes["new_key"],
         addr(9).to_hex()
     );
-    let view = chain.view();
+    let view = chain.state();
     assert_eq!(
         did_record(&view, &addr(1)).unwrap().unwrap().current_key,
         addr(9)
@@ -174,7 +175,7 @@ fn recovery_rotates_at_k_approvals_and_not_before() {
 
 #[test]
 fn recovery_refuses_non_delegates_and_repeated_approvals() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     with_recovery(&mut chain, 2);
     assert_eq!(chain.fails(&key(5), &approve(1, 9)), codes::NOT_DELEGATE);
     // The owner is not its own delegate either.
@@ -192,7 +193,7 @@ fn recovery_refuses_non_delegates_and_repeated_approvals() {
 
 #[test]
 fn a_delegate_that_rotated_still_approves_through_its_new_key() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     with_recovery(&mut chain, 1);
     chain.ok(&key(2), &IdentityCall::RotateKey { new_key: addr(8) });
     assert_eq!(chain.fails(&key(2), &approve(1, 9)), codes::NOT_DELEGATE);
@@ -202,12 +203,12 @@ fn a_delegate_that_rotated_still_approves_through_its_new_key() {
 
 #[test]
 fn owner_rotation_voids_pending_approvals() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     with_recovery(&mut chain, 2);
     chain.ok(&key(2), &approve(1, 9));
     chain.ok(&key(1), &IdentityCall::RotateKey { new_key: addr(10) });
     assert!(
-        recovery(&chain.view(), &addr(1))
+        recovery(&chain.state(), &addr(1))
             .unwrap()
             .unwrap()
             .approvals
@@ -216,7 +217,7 @@ fn owner_rotation_voids_pending_approvals() {
     // One more approval for key 9 is again only the first.
     chain.ok(&key(3), &approve(1, 9));
     assert_eq!(
-        did_record(&chain.view(), &addr(1))
+        did_record(&chain.state(), &addr(1))
             .unwrap()
             .unwrap()
             .current_key,
@@ -226,7 +227,7 @@ fn owner_rotation_voids_pending_approvals() {
 
 #[test]
 fn set_recovery_validates_delegates_and_threshold() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     chain.ok(&key(1), &IdentityCall::Register);
     let cases = [
         (vec![], 1),

@@ -1,13 +1,14 @@
 //! Canonical call encodings: round trips, trailing bytes, size bounds.
 
 use counterweight_identity::{
-    IdentityCall, MAX_CREDENTIAL_TYPE_LEN, MAX_CREDENTIAL_TYPES, MAX_DELEGATES, codes,
+    IDENTITY_MODULE, IdentityCall, MAX_CREDENTIAL_TYPE_LEN, MAX_CREDENTIAL_TYPES, MAX_DELEGATES,
+    ModuleCall as _, codes,
 };
 use counterweight_state::{Module as _, TxError};
 use counterweight_types::Address;
 use proptest::prelude::*;
 
-use crate::support::{Chain, key};
+use crate::support::{addr, chain};
 
 fn address() -> impl Strategy<Value = Address> {
     any::<[u8; 32]>().prop_map(Address)
@@ -83,8 +84,10 @@ fn malformed_payloads_fail_with_the_malformed_code() {
         codes::MALFORMED
     );
     // Through the runtime the check happens before the module runs.
-    let mut chain = Chain::new();
-    let rejected = chain.try_send_payload(&key(1), payload).unwrap_err();
+    let mut chain = chain();
+    let rejected = chain
+        .try_send(addr(1), IDENTITY_MODULE, payload.into())
+        .unwrap_err();
     assert!(
         matches!(rejected, TxError::Malformed { .. }),
         "{rejected:?}"

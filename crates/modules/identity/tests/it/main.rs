@@ -4,4 +4,5 @@ mod credentials;
 mod dids;
 mod encoding;
 mod queries;
+mod suite;
 mod support;

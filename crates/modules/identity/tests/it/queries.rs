@@ -2,13 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use counterweight_identity::{IdentityCall, codes, did_key, issue_credential, key_multibase};
+use counterweight_identity::{
+    IDENTITY_MODULE, IdentityCall, codes, did_key, issue_credential, key_multibase,
+};
 
-use crate::support::{Chain, addr, key};
+use crate::support::{IdentityChain, addr, chain, key};
 
 #[test]
 fn did_query_returns_the_document_with_the_current_key() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     chain.ok(&key(1), &IdentityCall::Register);
     chain.ok(&key(1), &IdentityCall::RotateKey { new_key: addr(2) });
     let did = did_key(&addr(1));
@@ -18,7 +20,7 @@ fn did_query_returns_the_document_with_the_current_key() {
         (format!("did/{did}"), vec![]),
         ("did".to_owned(), did.as_bytes().to_vec()),
     ] {
-        let out = chain.query(&path, &data);
+        let out = chain.identity_query(&path, &data);
         let doc = &out["didDocument"];
         assert_eq!(doc["id"], did, "{path}");
         assert_eq!(
@@ -31,25 +33,28 @@ fn did_query_returns_the_document_with_the_current_key() {
             addr(1).to_hex()
         );
     }
-    assert_eq!(chain.query("did", &addr(7).0), serde_json::Value::Null);
-    assert_eq!(chain.query("controller", &addr(2).0)["did"], did);
-    assert_eq!(chain.query_code("did", b"junk"), codes::BAD_QUERY);
-    assert_eq!(chain.query_code("nope", &[]), codes::BAD_QUERY);
+    assert_eq!(
+        chain.identity_query("did", &addr(7).0),
+        serde_json::Value::Null
+    );
+    assert_eq!(chain.identity_query("controller", &addr(2).0)["did"], did);
+    assert_eq!(chain.identity_query_code("did", b"junk"), codes::BAD_QUERY);
+    assert_eq!(chain.identity_query_code("nope", &[]), codes::BAD_QUERY);
 }
 
 #[test]
 fn issuer_status_and_verify_queries() {
-    let mut chain = Chain::new();
+    let mut chain = chain();
     chain.issuer(1, &["Personhood"]);
     chain.ok(&key(1), &IdentityCall::Revoke { index: 9 });
     chain.ok(&key(1), &IdentityCall::Revoke { index: 2 });
-    let issuer = chain.query("issuer", &addr(1).0);
+    let issuer = chain.identity_query("issuer", &addr(1).0);
     assert_eq!(issuer["credential_types"][0], "Personhood");
     assert_eq!(issuer["revoked"], 2);
-    let status = chain.query(&format!("status/{}", addr(1).to_hex()), &[]);
+    let status = chain.identity_query(&format!("status/{}", addr(1).to_hex()), &[]);
     assert_eq!(status["revoked"], serde_json::json!([2, 9]));
 
-    let now = chain.now_ms;
+    let now = chain.now_ms();
     let vc = issue_credential(
         &key(1),
         &addr(5),
@@ -60,14 +65,31 @@ fn issuer_status_and_verify_queries() {
         None,
     )
     .unwrap();
-    let ok = chain.query(&format!("verify/{now}"), &vc);
+    let ok = chain.identity_query(&format!("verify/{now}"), &vc);
     assert_eq!(ok["valid"], true);
     assert_eq!(ok["credential"]["kind"], "Personhood");
     assert_eq!(ok["subject_did"], did_key(&addr(5)));
-    let early = chain.query(&format!("verify/{}", now - 1), &vc);
+    // Answers keep their keys in sorted order, as they always had.
+    let raw = chain
+        .query(IDENTITY_MODULE, &format!("verify/{now}"), &vc)
+        .expect("answers");
+    let raw = String::from_utf8(raw).expect("utf-8");
+    assert!(
+        raw.starts_with("{\"credential\":{\"claims\":{},\"id\":"),
+        "{raw}"
+    );
+    assert!(
+        raw.contains("\"valid_until_ms\":null},\"issuer_did\":\"did:key:"),
+        "{raw}"
+    );
+    assert!(raw.ends_with(",\"valid\":true}"), "{raw}");
+    let early = chain.identity_query(&format!("verify/{}", now - 1), &vc);
     assert_eq!(early["valid"], false);
     assert_eq!(early["code"], codes::NOT_YET_VALID);
     // Without a time and without a block time in state, the query asks for one.
-    assert_eq!(chain.query_code("verify", &vc), codes::BAD_QUERY);
-    assert_eq!(chain.query_code("verify/soon", &vc), codes::BAD_QUERY);
+    assert_eq!(chain.identity_query_code("verify", &vc), codes::BAD_QUERY);
+    assert_eq!(
+        chain.identity_query_code("verify/soon", &vc),
+        codes::BAD_QUERY
+    );
 }

@@ -1,15 +1,9 @@
-//! `did:key` identifiers for ed25519 accounts, and their DID documents.
+//! `did:key` identifiers for ed25519 accounts.
 
 use counterweight_types::Address;
 use multibase::Base;
-use serde_json::{Value, json};
 use ssi_jwk::{Base64urlUInt, JWK, OctetParams, Params};
 use ssi_multicodec::{ED25519_PUB, MultiEncoded, MultiEncodedBuf};
-
-use crate::{
-    call::{DidRecord, Recovery},
-    time::format_ms,
-};
 
 const DID_KEY_PREFIX: &str = "did:key:";
 
@@ -67,67 +61,6 @@ pub(crate) fn is_valid_key(key: &Address) -> bool {
 /// The DID URL of a DID's verification method for `key`: `did:key:z...#z...`.
 pub fn verification_method_id(did: &Address, key: &Address) -> String {
     format!("{}#{}", did_key(did), key_multibase(key))
-}
-
-/// Builds the W3C DID resolution result: the DID document (with the current key as its only
-/// verification method) and metadata (key history, recovery setup).
-pub(crate) fn resolution_json(
-    did: &Address,
-    record: &DidRecord,
-    recovery: Option<&Recovery>,
-) -> Value {
-    let id = did_key(did);
-    let method = verification_method_id(did, &record.current_key);
-    let previous: Vec<Value> = record
-        .previous_keys
-        .iter()
-        .map(|p| {
-            json!({
-                "id": verification_method_id(did, &p.key),
-                "publicKeyMultibase": key_multibase(&p.key),
-                "address": p.key.to_hex(),
-                "replacedHeight": p.replaced_height,
-                "replaced": format_ms(p.replaced_ms),
-            })
-        })
-        .collect();
-    let recovery = recovery.map(|r| {
-        json!({
-            "delegates": r.delegates.iter().map(did_key).collect::<Vec<_>>(),
-            "threshold": r.threshold,
-            "pendingApprovals": r.approvals.iter().map(|(d, k)| json!({
-                "delegate": did_key(d),
-                "newKey": k.to_hex(),
-            })).collect::<Vec<_>>(),
-        })
-    });
-    json!({
-        "didDocument": {
-            "@context": [
-                "https://www.w3.org/ns/did/v1",
-                "https://w3id.org/security/multikey/v1",
-            ],
-            "id": id,
-            "verificationMethod": [{
-                "id": method,
-                "type": "Multikey",
-                "controller": id,
-                "publicKeyMultibase": key_multibase(&record.current_key),
-            }],
-            "authentication": [method],
-            "assertionMethod": [method],
-            "capabilityInvocation": [method],
-            "capabilityDelegation": [method],
-        },
-        "didDocumentMetadata": {
-            "address": did.to_hex(),
-            "currentKey": record.current_key.to_hex(),
-            "created": format_ms(record.registered_ms),
-            "createdHeight": record.registered_height,
-            "previousKeys": previous,
-            "recovery": recovery,
-        },
-    })
 }
 
 #[cfg(test)]

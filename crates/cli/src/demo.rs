@@ -17,7 +17,6 @@ use anyhow::{Context as _, bail};
 use clap::Args as ClapArgs;
 use counterweight_coop::ModuleCall as _;
 use counterweight_coop::{Admission, COOP_MODULE, Consent, CoopCall, ProposalKind, Rules};
-use counterweight_identity::ModuleCall as _;
 use counterweight_identity::{IDENTITY_MODULE, IdentityCall};
 use counterweight_learn::{
     LEARN_MODULE, LearnCall, SecAggParams, TaskSpec, TaskStrategy, TrainHints,

@@ -317,7 +317,8 @@ fn refuses_configurations_it_cannot_run() {
         );
         network.start();
         let control = oracle.control(signer.public_key());
-        let cases: [(Vec<ed25519::PublicKey>, fn(&Error) -> bool); 3] = [
+        type Expect = fn(&Error) -> bool;
+        let cases: [(Vec<ed25519::PublicKey>, Expect); 3] = [
             (vec![], |e| {
                 matches!(e, Error::NoValidators | Error::NotAValidator)
             }),

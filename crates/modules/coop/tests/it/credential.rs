@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use commonware_codec::Encode as _;
 use counterweight_coop::{Admission, CoopCall, codes, is_member};
 use counterweight_crypto::SigningKey;
-use counterweight_identity::ModuleCall as _;
 use counterweight_identity::{
     CredentialDraft, IDENTITY_MODULE, IdentityCall, issue_credential, sign_credential,
 };

@@ -69,7 +69,7 @@ struct Pending {
     receipts: Vec<TxReceipt>,
 }
 
-/// The chain's state machine: the bank (and later modules) over authenticated storage.
+/// The chain's state machine: every registered module over authenticated storage.
 ///
 /// All methods take `&self`; the app is `Send + Sync`, so share it in an `Arc`. Speculative
 /// results of executed, not yet finalized blocks are kept in memory keyed by block digest, so

@@ -57,10 +57,16 @@ mod aggregate;
 mod arch;
 mod call;
 mod coop;
+mod error;
 mod fixed;
 mod learn;
+mod participants;
+mod plain;
 mod query;
+mod rewards;
+mod secagg;
 mod store;
+mod task;
 
 pub use aggregate::{ROUND_POINTS, momentum_step, secagg_config, weighted_average};
 pub use arch::decode_architecture;
@@ -70,12 +76,13 @@ pub use call::{
     TaskStrategy, TrainHints,
 };
 pub use coop::{CoopInfo, CoopModuleReader, CoopReader, DatasetInfo};
+pub use error::codes;
 pub use fixed::{ParamError, arch_hash, q16_from_f32_bits, q16_from_f32_le, weights_hash};
-pub use learn::{
-    FinishedModel, LEARN_MODULE, Learn, TASK_ESCROW_ACCOUNT, codes, finished_model, global_params,
-    task_escrow_account, task_id,
-};
+pub use learn::{LEARN_MODULE, Learn};
 pub use query::{
     GlobalView, HistoryView, InboxEntry, ParticipantView, PayoutView, RewardsView, RosterEntry,
     RoundView, SecAggView, TaskView,
+};
+pub use task::{
+    FinishedModel, TASK_ESCROW_ACCOUNT, finished_model, global_params, task_escrow_account, task_id,
 };

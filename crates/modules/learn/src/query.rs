@@ -6,8 +6,9 @@ use counterweight_types::{Address, Hash};
 use serde::{Deserialize, Serialize};
 
 use crate::call::{DpParams, SecAggParams, TaskStrategy, TrainHints};
-use crate::learn::{codes, task_escrow_account};
+use crate::error::codes;
 use crate::store::{self, HistoryEntry, RoundState, Settlement};
+use crate::task::task_escrow_account;
 
 /// `task/{id}`: a task's settings and status.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

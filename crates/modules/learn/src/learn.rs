@@ -1,53 +1,22 @@
-//! The learn module: tasks, rounds, plain and secure aggregation, scores and rewards.
+//! The learn module: the `Module` impl, dispatching each call to its phase.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
-use counterweight_state::{CallError, Module, ModuleError, StateAccess, TxContext};
+use counterweight_state::{
+    CallError, Module, ModuleCall as _, ModuleError, StateAccess, TxContext, Verdict as _,
+};
 use counterweight_storage_api::StateReader;
 use counterweight_types::{Genesis, ModuleId};
 
 use crate::call::{LearnCall, MAX_PAYLOAD_BYTES};
-use crate::coop::CoopReader;
-use crate::query;
-
-use crate::error::codes;
+use crate::error::LearnError;
+use crate::{plain, query, secagg, task};
 
 /// The learn module's id.
 pub const LEARN_MODULE: ModuleId = ModuleId(4);
 
-pub(crate) fn fail(code: u32, message: impl Into<String>) -> CallError {
-    ModuleError::new(code, message).into()
-}
-
-pub(crate) fn attrs<const N: usize>(pairs: [(&str, String); N]) -> BTreeMap<String, String> {
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
-}
-
-/// The learn module. Construct it with the coop module's reader.
-pub struct Learn {
-    pub(crate) coop: Arc<dyn CoopReader>,
-}
-
-impl std::fmt::Debug for Learn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Learn").finish_non_exhaustive()
-    }
-}
-
-impl Default for Learn {
-    /// The learn module over the coop module's state (what the chain registers).
-    fn default() -> Self {
-        Self::new(Arc::new(crate::coop::CoopModuleReader))
-    }
-}
-
-impl Learn {
-    /// A learn module reading cooperatives, members, datasets and approvals through `coop`.
-    pub fn new(coop: Arc<dyn CoopReader>) -> Self {
-        Self { coop }
-    }
-}
+/// The learn module (it reads cooperatives, members, datasets and approvals from the coop
+/// module's state).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Learn;
 
 impl Module for Learn {
     fn id(&self) -> ModuleId {
@@ -59,7 +28,7 @@ impl Module for Learn {
     }
 
     fn check_payload(&self, payload: &[u8]) -> Result<(), ModuleError> {
-        decode(payload).map(|_| ())
+        decode(payload).map(drop).map_err(|e| e.to_module_error())
     }
 
     fn init_genesis(&self, _: &mut dyn StateAccess, _: &Genesis) -> Result<(), CallError> {
@@ -68,16 +37,38 @@ impl Module for Learn {
 
     fn execute(&self, ctx: &mut TxContext<'_>, payload: &[u8]) -> Result<(), CallError> {
         match decode(payload)? {
-            LearnCall::OpenTask { spec } => self.open_task(ctx, *spec),
-            LearnCall::Start { task } => self.start(ctx, task),
+            LearnCall::OpenTask { spec } => task::open_task(ctx, *spec),
+            LearnCall::Start { task } => task::start(ctx, task),
             LearnCall::SubmitUpdate {
                 task,
                 round,
                 params,
                 examples,
-            } => self.submit_update(ctx, task, round, &params, examples),
-            LearnCall::CloseRound { task } => self.close_round_call(ctx, task),
-            call => self.secagg_call(ctx, call),
+            } => plain::submit_update(ctx, task, round, &params, examples),
+            LearnCall::CloseRound { task } => plain::close_round(ctx, task),
+            LearnCall::AdvertiseKeys {
+                task,
+                round,
+                enc_key,
+                mask_key,
+            } => secagg::advertise_keys(ctx, task, round, enc_key, mask_key),
+            LearnCall::ShareKeys {
+                task,
+                round,
+                shares,
+            } => secagg::share_keys(ctx, task, round, &shares),
+            LearnCall::MaskedInput {
+                task,
+                round,
+                values,
+            } => secagg::masked_input(ctx, task, round, &values),
+            LearnCall::UnmaskShares {
+                task,
+                round,
+                self_mask_shares,
+                key_shares,
+            } => secagg::unmask_shares(ctx, task, round, &self_mask_shares, &key_shares),
+            LearnCall::Advance { task } => secagg::advance(ctx, task),
         }
     }
 
@@ -87,20 +78,15 @@ impl Module for Learn {
         path: &str,
         data: &[u8],
     ) -> Result<Vec<u8>, CallError> {
-        query::answer(state, path, data)
+        query::answer_query(state, path, data)
     }
 }
 
-fn decode(payload: &[u8]) -> Result<LearnCall, ModuleError> {
+fn decode(payload: &[u8]) -> Result<LearnCall, LearnError> {
     if payload.len() > MAX_PAYLOAD_BYTES {
-        return Err(ModuleError::new(
-            codes::OVERSIZED,
-            format!(
-                "learn call is {} bytes, above the limit of {MAX_PAYLOAD_BYTES}",
-                payload.len()
-            ),
-        ));
+        return Err(LearnError::Oversized {
+            size: payload.len(),
+        });
     }
-    LearnCall::from_payload(payload)
-        .map_err(|e| ModuleError::new(codes::MALFORMED, format!("learn call: {e}")))
+    Ok(LearnCall::parse(payload)?)
 }

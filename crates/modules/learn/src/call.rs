@@ -3,10 +3,9 @@
 //! Every variable-length field has an explicit bound; decoding rejects trailing bytes.
 
 use bytes::{BufMut, Bytes};
-use commonware_codec::{
-    Buf, Copying, Decode as _, Encode as _, EncodeSize, Error as CodecError, Read, ReadExt, Write,
-};
-use counterweight_types::{Hash, hex_bytes};
+use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt, Write};
+use counterweight_state::ModuleCall;
+use counterweight_types::{Hash, codec::read_bytes, hex_bytes};
 use serde::{Deserialize, Serialize};
 
 /// Most datasets one task may name.
@@ -254,14 +253,14 @@ pub struct ShareOf {
     pub y: [u64; 8],
 }
 
-mod hex_arr {
+pub(crate) mod hex_arr {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(bytes))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
         let s = String::deserialize(d)?;
         let raw =
             hex::decode(s.strip_prefix("0x").unwrap_or(&s)).map_err(serde::de::Error::custom)?;
@@ -270,23 +269,8 @@ mod hex_arr {
     }
 }
 
-impl LearnCall {
-    /// Returns the canonical encoding, ready for `Call.payload`.
-    pub fn to_payload(&self) -> Bytes {
-        self.encode()
-    }
-
-    /// Decodes a payload, rejecting trailing bytes and out-of-bound lengths.
-    ///
-    /// # Errors
-    /// The codec's reason for non-canonical input.
-    pub fn from_payload(payload: &[u8]) -> Result<Self, CodecError> {
-        Self::decode_cfg(Copying(payload), &())
-    }
-}
-
-fn read_bytes(buf: &mut impl Buf, max: usize) -> Result<Bytes, CodecError> {
-    Bytes::read_cfg(buf, &(..=max).into())
+impl ModuleCall for LearnCall {
+    const WHAT: &'static str = "learn call";
 }
 
 fn read_flag(buf: &mut impl Buf) -> Result<bool, CodecError> {

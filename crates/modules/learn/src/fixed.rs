@@ -24,6 +24,8 @@ pub enum ParamError {
     },
 }
 
+impl std::error::Error for ParamError {}
+
 impl std::fmt::Display for ParamError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match *self {

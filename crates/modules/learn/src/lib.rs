@@ -40,7 +40,7 @@
 //! # Examples
 //!
 //! ```
-//! use counterweight_learn::{LEARN_MODULE, LearnCall};
+//! use counterweight_learn::{LEARN_MODULE, LearnCall, ModuleCall as _};
 //! use counterweight_types::{Call, Hash};
 //!
 //! let call = Call {
@@ -56,11 +56,18 @@
 mod aggregate;
 mod arch;
 mod call;
-mod coop;
+mod error;
+mod events;
 mod fixed;
 mod learn;
+mod participants;
+mod plain;
 mod query;
+mod rewards;
+mod secagg;
+mod status;
 mod store;
+mod task;
 
 pub use aggregate::{ROUND_POINTS, momentum_step, secagg_config, weighted_average};
 pub use arch::decode_architecture;
@@ -69,13 +76,16 @@ pub use call::{
     MAX_PAYLOAD_BYTES, MAX_ROUNDS, MAX_SHARES, SecAggParams, ShareOf, ShareTo, TaskSpec,
     TaskStrategy, TrainHints,
 };
-pub use coop::{CoopInfo, CoopModuleReader, CoopReader, DatasetInfo};
+pub use counterweight_state::ModuleCall;
+pub use error::{LearnError, codes};
+pub use events::LearnEvent;
 pub use fixed::{ParamError, arch_hash, q16_from_f32_bits, q16_from_f32_le, weights_hash};
-pub use learn::{
-    FinishedModel, LEARN_MODULE, Learn, TASK_ESCROW_ACCOUNT, codes, finished_model, global_params,
-    task_escrow_account, task_id,
-};
+pub use learn::{LEARN_MODULE, Learn};
 pub use query::{
     GlobalView, HistoryView, InboxEntry, ParticipantView, PayoutView, RewardsView, RosterEntry,
     RoundView, SecAggView, TaskView,
+};
+pub use status::{RoundPhase, TaskStatus};
+pub use task::{
+    FinishedModel, TASK_ESCROW_ACCOUNT, finished_model, global_params, task_escrow_account, task_id,
 };

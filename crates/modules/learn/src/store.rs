@@ -14,44 +14,13 @@ use counterweight_types::Hash;
 use crate::call::{LearnCall, TaskSpec};
 use crate::fixed;
 use crate::learn::LEARN_MODULE;
-
-/// Task lifecycle.
-pub(crate) const STATUS_PROPOSED: u8 = 0;
-pub(crate) const STATUS_RUNNING: u8 = 1;
-pub(crate) const STATUS_FINISHED: u8 = 2;
-
-/// Round phases.
-pub(crate) const PHASE_COLLECT: u8 = 0;
-pub(crate) const PHASE_KEYS: u8 = 1;
-pub(crate) const PHASE_SHARES: u8 = 2;
-pub(crate) const PHASE_MASKED: u8 = 3;
-pub(crate) const PHASE_UNMASK: u8 = 4;
-
-pub(crate) fn phase_name(phase: u8) -> &'static str {
-    match phase {
-        PHASE_COLLECT => "collect_updates",
-        PHASE_KEYS => "advertise_keys",
-        PHASE_SHARES => "share_keys",
-        PHASE_MASKED => "masked_input",
-        PHASE_UNMASK => "unmask",
-        _ => "unknown",
-    }
-}
-
-pub(crate) fn status_name(status: u8) -> &'static str {
-    match status {
-        STATUS_PROPOSED => "proposed",
-        STATUS_RUNNING => "running",
-        STATUS_FINISHED => "finished",
-        _ => "unknown",
-    }
-}
+use crate::status::{RoundPhase, TaskStatus};
 
 /// The mutable state of a task.
 #[derive(Clone, Debug, BorshSerialize, BorshDeserialize)]
 pub(crate) struct TaskState {
     pub(crate) creator: [u8; 32],
-    pub(crate) status: u8,
+    pub(crate) status: TaskStatus,
     pub(crate) round: u32,
     pub(crate) rounds_done: u32,
     pub(crate) global_hash: [u8; 32],
@@ -75,7 +44,7 @@ pub(crate) struct Participant {
 pub(crate) struct RoundState {
     pub(crate) round: u32,
     pub(crate) attempt: u32,
-    pub(crate) phase: u8,
+    pub(crate) phase: RoundPhase,
     pub(crate) opened_ms: u64,
     pub(crate) deadline_ms: u64,
     pub(crate) participants: Vec<Participant>,

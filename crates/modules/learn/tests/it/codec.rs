@@ -2,8 +2,8 @@
 
 use bytes::Bytes;
 use counterweight_learn::{
-    DpParams, LearnCall, MAX_DATASETS, SecAggParams, ShareOf, ShareTo, TaskSpec, TaskStrategy,
-    TrainHints,
+    DpParams, LearnCall, MAX_DATASETS, ModuleCall as _, SecAggParams, ShareOf, ShareTo, TaskSpec,
+    TaskStrategy, TrainHints,
 };
 use counterweight_types::Hash;
 use proptest::prelude::*;

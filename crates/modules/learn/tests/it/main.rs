@@ -1,7 +1,8 @@
-//! Integration tests: the learn module driven through a `Runtime` with bank and coop.
+//! Integration tests: the learn module on a test chain with bank and coop.
 
 mod codec;
 mod plain;
 mod refusals;
 mod secagg;
+mod suite;
 mod support;

@@ -2,22 +2,26 @@
 
 use counterweight_fl::{Aggregator, ClientId, FedAvg, FedAvgM, Update, fixed};
 use counterweight_learn::{
-    FinishedModel, GlobalView, HistoryView, LearnCall, RewardsView, RoundView, TaskStrategy,
-    TaskView, arch_hash, finished_model, task_escrow_account, weights_hash,
+    FinishedModel, GlobalView, HistoryView, LearnCall, RewardsView, RoundView, TaskStatus,
+    TaskStrategy, TaskView, arch_hash, finished_model, task_escrow_account, weights_hash,
 };
 use counterweight_types::Address;
 
-use crate::support::{BALANCE, Chain, addr, event, f32_bytes, has_event, local_model, spec};
+use counterweight_state::test_utils::TestChain;
+
+use crate::support::{
+    BALANCE, LearnChain as _, addr, chain, event, f32_bytes, has_event, local_model, spec,
+};
 
 struct Setup {
-    chain: Chain,
+    chain: TestChain,
     members: Vec<Address>,
     coop: counterweight_types::Hash,
     datasets: Vec<counterweight_types::Hash>,
 }
 
 fn setup(n: u8, revenue_share_permille: u16) -> Setup {
-    let mut chain = Chain::new(n + 1);
+    let mut chain = chain(n + 1);
     let members: Vec<Address> = (1..=n).map(addr).collect();
     let coop = chain.coop(&members, revenue_share_permille);
     let datasets = members
@@ -60,7 +64,7 @@ fn run_plain(strategy: TaskStrategy) {
         _ => Box::new(FedAvg::new()),
     };
     for round in 1..=2u32 {
-        let view: RoundView = chain.query("round", &task.0);
+        let view: RoundView = chain.view("round", &task.0);
         assert_eq!(view.round, round);
         assert_eq!(view.participants.len(), 3);
         let mut updates = Vec::new();
@@ -96,24 +100,24 @@ fn run_plain(strategy: TaskStrategy) {
                 );
             }
         }
-        let global: GlobalView = chain.query("global", &task.0);
+        let global: GlobalView = chain.view("global", &task.0);
         assert_eq!(global.params, expected);
         if round == 1 {
             // Not finished yet: the registry sees no model.
-            assert_eq!(finished_model(&chain.state, &task).unwrap(), None);
+            assert_eq!(finished_model(chain.state(), &task).unwrap(), None);
         }
         assert_eq!(global.weights_hash, weights_hash(&expected));
     }
-    let view: TaskView = chain.query("task", &task.0);
-    assert_eq!(view.status, "finished");
+    let view: TaskView = chain.view("task", &task.0);
+    assert_eq!(view.status, TaskStatus::Finished);
     assert_eq!(view.rounds_done, 2);
-    let history: Vec<HistoryView> = chain.query("history", &task.0);
+    let history: Vec<HistoryView> = chain.view("history", &task.0);
     assert_eq!(history.len(), 2);
     assert_eq!(history[1].weights_hash, weights_hash(&expected));
     assert_eq!(history[0].contributors.len(), 3);
 
     // Rewards: 10% to the treasury, the rest by points, everything paid out.
-    let rewards: RewardsView = chain.query("rewards", &task.0);
+    let rewards: RewardsView = chain.view("rewards", &task.0);
     assert!(rewards.settled);
     let paid: u64 = rewards.payouts.iter().map(|p| p.amount).sum();
     assert_eq!(paid + rewards.treasury_amount, 10_000);
@@ -129,7 +133,7 @@ fn run_plain(strategy: TaskStrategy) {
     let total_members: u64 = members.iter().map(|m| chain.balance(m)).sum();
     assert!(total_members < 3 * BALANCE);
 
-    let model: FinishedModel = finished_model(&chain.state, &task).unwrap().unwrap();
+    let model: FinishedModel = finished_model(chain.state(), &task).unwrap().unwrap();
     assert_eq!(model.weights_hash, weights_hash(&expected));
     assert_eq!(
         model.arch_hash,
@@ -203,13 +207,13 @@ fn close_round_after_deadline_with_min_clients_and_revoked_consent_is_excluded_l
         .learn(addr(9), &LearnCall::CloseRound { task })
         .unwrap_err();
     assert_eq!(early.0, counterweight_learn::codes::DEADLINE_NOT_PASSED);
-    chain.now_ms += 10_000;
+    chain.advance_ms(10_000);
     let events = chain
         .learn(addr(9), &LearnCall::CloseRound { task })
         .unwrap();
     let agg = event(&events, "round_aggregated");
     assert_eq!(agg.attributes["contributors"], "2");
-    let view: RoundView = chain.query("round", &task.0);
+    let view: RoundView = chain.view("round", &task.0);
     assert_eq!(view.round, 2);
     assert_eq!(view.participants.len(), 2);
     assert!(view.participants.iter().all(|p| p.address != members[2]));

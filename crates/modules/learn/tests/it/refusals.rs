@@ -3,15 +3,18 @@
 use bytes::Bytes;
 use counterweight_fl::fixed;
 use counterweight_learn::{
-    LEARN_MODULE, Learn, LearnCall, MAX_PAYLOAD_BYTES, SecAggParams, TaskSpec, TaskStrategy, codes,
+    LEARN_MODULE, Learn, LearnCall, MAX_PAYLOAD_BYTES, ModuleCall as _, SecAggParams, TaskSpec,
+    TaskStrategy, codes,
 };
 use counterweight_state::Module as _;
 use counterweight_types::{Address, Hash};
 
-use crate::support::{Chain, addr, f32_bytes, local_model, spec};
+use counterweight_state::test_utils::TestChain;
+
+use crate::support::{LearnChain as _, addr, chain, f32_bytes, local_model, spec};
 
 struct World {
-    chain: Chain,
+    chain: TestChain,
     members: Vec<Address>,
     coop: Hash,
     datasets: Vec<Hash>,
@@ -19,7 +22,7 @@ struct World {
 
 /// Members 1, 2 and 3 (datasets from 1 and 2 only); account 4 is not a member.
 fn world() -> World {
-    let mut chain = Chain::new(5);
+    let mut chain = chain(5);
     let members = vec![addr(1), addr(2), addr(3)];
     let coop = chain.coop(&members, 0);
     let datasets = vec![
@@ -255,7 +258,7 @@ fn update_refusals() {
         codes::BAD_EXAMPLES
     );
     // Oversized and malformed payloads never reach a block: check_tx refuses them.
-    let module = Learn::default();
+    let module = Learn;
     let oversized = submit(1, Bytes::from(vec![0u8; MAX_PAYLOAD_BYTES]), 10).to_payload();
     assert_eq!(
         module.check_payload(&oversized).unwrap_err().code,
@@ -271,12 +274,8 @@ fn update_refusals() {
         module.check_payload(&trailing).unwrap_err().code,
         codes::MALFORMED
     );
-    assert!(
-        chain
-            .runtime
-            .check_stateless(&crate::support::signed(addr(1), oversized))
-            .is_err()
-    );
+    let oversized_tx = chain.transaction(addr(1), LEARN_MODULE, oversized);
+    assert!(chain.runtime().check_stateless(&oversized_tx).is_err());
     let keys = LearnCall::AdvertiseKeys {
         task,
         round: 1,
@@ -294,7 +293,7 @@ fn update_refusals() {
         code(chain.learn(addr(1), &submit(1, good(), 10))),
         codes::DUPLICATE_SUBMISSION
     );
-    chain.now_ms += 10_000;
+    chain.advance_ms(10_000);
     chain
         .learn(addr(9), &LearnCall::CloseRound { task })
         .unwrap();
@@ -303,7 +302,7 @@ fn update_refusals() {
         code(chain.learn(addr(2), &submit(1, good(), 10))),
         codes::ROUND_CLOSED
     );
-    chain.now_ms += 10_000;
+    chain.advance_ms(10_000);
     assert_eq!(
         code(chain.learn(addr(9), &LearnCall::CloseRound { task })),
         codes::TOO_FEW_SUBMISSIONS
@@ -321,13 +320,53 @@ fn bad_queries_are_refused() {
     let World { chain, .. } = world();
     for (path, data) in [
         ("task", &[1u8; 31][..]),
-        ("task", &[1u8; 32][..]),
         ("nope", &[1u8; 32][..]),
         ("secagg/inbox", &[1u8; 32][..]),
+        ("secagg/inbox", &[1u8; 41][..]),
     ] {
-        match chain.runtime.query(&chain.state, LEARN_MODULE, path, data) {
-            Err(counterweight_state::CallError::Failed(e)) => assert_eq!(e.code, codes::BAD_QUERY),
-            other => panic!("{path}: {other:?}"),
-        }
+        assert_eq!(
+            chain.query_code(LEARN_MODULE, path, data),
+            codes::BAD_QUERY,
+            "{path}"
+        );
     }
+}
+
+#[test]
+fn unknown_tasks_and_closed_rounds_answer_null() {
+    let World {
+        mut chain,
+        members,
+        coop,
+        datasets,
+    } = world();
+    let unknown = [1u8; 32];
+    let mut inbox_arg = unknown.to_vec();
+    inbox_arg.extend_from_slice(&0u64.to_be_bytes());
+    for (path, data) in [
+        ("task", &unknown[..]),
+        ("round", &unknown[..]),
+        ("global", &unknown[..]),
+        ("history", &unknown[..]),
+        ("rewards", &unknown[..]),
+        ("secagg/roster", &unknown[..]),
+        ("secagg/inbox", &inbox_arg[..]),
+    ] {
+        assert_eq!(
+            chain.query(LEARN_MODULE, path, data).expect("answers"),
+            b"null",
+            "{path}"
+        );
+    }
+    // A proposed task has no open round yet.
+    let task = chain.open(addr(1), &spec(coop, datasets, 1, 1)).unwrap();
+    assert_eq!(
+        chain
+            .query(LEARN_MODULE, "round", &task.0)
+            .expect("answers"),
+        b"null"
+    );
+    let view: counterweight_learn::TaskView = chain.view("task", &task.0);
+    assert_eq!(view.status, counterweight_learn::TaskStatus::Proposed);
+    let _ = members;
 }

@@ -7,29 +7,27 @@ use counterweight_fl::{
     secagg::{AdvertiseKeys, EncryptedShare, KeyRoster, SecAggClient, UnmaskRequest},
 };
 use counterweight_learn::{
-    GlobalView, HistoryView, InboxEntry, LearnCall, RewardsView, RoundView, SecAggParams,
-    SecAggView, ShareOf, ShareTo, TaskStrategy, codes, secagg_config, weights_hash,
+    GlobalView, HistoryView, InboxEntry, LearnCall, RewardsView, RoundPhase, RoundView,
+    SecAggParams, SecAggView, ShareOf, ShareTo, TaskStrategy, codes, secagg_config, weights_hash,
 };
 use counterweight_types::{Address, Hash};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-use crate::support::{Chain, addr, event, has_event, local_model, spec};
+use counterweight_state::test_utils::TestChain;
 
-fn hex32(s: &str) -> [u8; 32] {
-    <[u8; 32]>::try_from(hex::decode(s).unwrap().as_slice()).unwrap()
-}
+use crate::support::{LearnChain as _, addr, chain, event, has_event, local_model, spec};
 
-fn inbox(chain: &Chain, task: Hash, client: u64) -> Vec<EncryptedShare> {
+fn inbox(chain: &TestChain, task: Hash, client: u64) -> Vec<EncryptedShare> {
     let mut data = task.0.to_vec();
     data.extend_from_slice(&client.to_be_bytes());
-    let entries: Vec<InboxEntry> = chain.query("secagg/inbox", &data);
+    let entries: Vec<InboxEntry> = chain.view("secagg/inbox", &data);
     entries
         .into_iter()
         .map(|e| EncryptedShare {
             from: ClientId(e.from),
             to: ClientId(e.to),
-            ciphertext: hex::decode(e.ciphertext).unwrap(),
+            ciphertext: e.ciphertext.to_vec(),
         })
         .collect()
 }
@@ -46,7 +44,7 @@ fn shares_of(map: &BTreeMap<ClientId, counterweight_fl::secagg::Share>) -> Vec<S
 
 #[test]
 fn secure_round_with_a_dropout_after_sharing_keys() {
-    let mut chain = Chain::new(6);
+    let mut chain = chain(6);
     let members: Vec<Address> = (1..=4).map(addr).collect();
     let coop = chain.coop(&members, 200);
     let datasets: Vec<Hash> = members
@@ -63,8 +61,8 @@ fn secure_round_with_a_dropout_after_sharing_keys() {
     let task = chain.open(members[0], &s).unwrap();
     chain.approve(coop, task, &members);
     chain.learn(members[0], &LearnCall::Start { task }).unwrap();
-    let round: RoundView = chain.query("round", &task.0);
-    assert_eq!(round.phase, "advertise_keys");
+    let round: RoundView = chain.view("round", &task.0);
+    assert_eq!(round.phase, RoundPhase::AdvertiseKeys);
     let dim = 10;
     let cfg = secagg_config(
         round.secagg_round_id,
@@ -126,8 +124,8 @@ fn secure_round_with_a_dropout_after_sharing_keys() {
     );
 
     // Phase 2: shares, routed through the chain.
-    let roster: SecAggView = chain.query("secagg/roster", &task.0);
-    assert_eq!(roster.phase, "share_keys");
+    let roster: SecAggView = chain.view("secagg/roster", &task.0);
+    assert_eq!(roster.phase, RoundPhase::ShareKeys);
     let roster = KeyRoster {
         keys: roster
             .keys
@@ -137,8 +135,8 @@ fn secure_round_with_a_dropout_after_sharing_keys() {
                     ClientId(e.client),
                     AdvertiseKeys {
                         client: ClientId(e.client),
-                        enc_key: hex32(&e.enc_key),
-                        mask_key: hex32(&e.mask_key),
+                        enc_key: e.enc_key,
+                        mask_key: e.mask_key,
                     },
                 )
             })
@@ -212,13 +210,13 @@ fn secure_round_with_a_dropout_after_sharing_keys() {
             .0,
         codes::DEADLINE_NOT_PASSED
     );
-    chain.now_ms += 10_000;
+    chain.advance_ms(10_000);
     let events = chain.learn(addr(9), &LearnCall::Advance { task }).unwrap();
     assert!(has_event(&events, "secagg_phase"));
 
     // Phase 4: unmask.
-    let view: SecAggView = chain.query("secagg/roster", &task.0);
-    assert_eq!(view.phase, "unmask");
+    let view: SecAggView = chain.view("secagg/roster", &task.0);
+    assert_eq!(view.phase, RoundPhase::Unmask);
     assert_eq!(view.dropped, vec![dropout]);
     let request = UnmaskRequest {
         survivors: view
@@ -252,15 +250,15 @@ fn secure_round_with_a_dropout_after_sharing_keys() {
         .iter()
         .map(|&s| fixed::saturate(fixed::div_round_i64(s, total)))
         .collect();
-    let global: GlobalView = chain.query("global", &task.0);
+    let global: GlobalView = chain.view("global", &task.0);
     assert_eq!(global.params, expected);
     assert_eq!(global.weights_hash, weights_hash(&expected));
-    let history: Vec<HistoryView> = chain.query("history", &task.0);
+    let history: Vec<HistoryView> = chain.view("history", &task.0);
     assert_eq!(history[0].dropped.len(), 1);
     assert_eq!(history[0].examples, total as u64);
     // One round only: the task finished and paid out (20% to the treasury).
     assert!(has_event(&last, "task_finished"));
-    let rewards: RewardsView = chain.query("rewards", &task.0);
+    let rewards: RewardsView = chain.view("rewards", &task.0);
     assert!(rewards.settled);
     assert_eq!(rewards.payouts.len(), 3);
     let paid: u64 = rewards.payouts.iter().map(|p| p.amount).sum();
@@ -270,7 +268,7 @@ fn secure_round_with_a_dropout_after_sharing_keys() {
 
 #[test]
 fn secure_aggregation_refuses_robust_rules() {
-    let mut chain = Chain::new(3);
+    let mut chain = chain(3);
     let members: Vec<Address> = (1..=2).map(addr).collect();
     let coop = chain.coop(&members, 0);
     let d: Vec<Hash> = members

@@ -13,9 +13,9 @@ use counterweight_fl::secagg::{
 };
 use counterweight_fl::{ClientId, Strategy, dp, fixed};
 use counterweight_learn::{
-    DpParams, GlobalView, InboxEntry, LEARN_MODULE, LearnCall, RewardsView, RoundView,
-    SecAggParams, SecAggView, ShareOf, ShareTo, TaskSpec, TaskStrategy, TaskView, TrainHints,
-    decode_architecture, secagg_config,
+    DpParams, GlobalView, InboxEntry, LEARN_MODULE, LearnCall, ModuleCall as _, RewardsView,
+    RoundPhase, RoundView, SecAggParams, SecAggView, ShareOf, ShareTo, TaskSpec, TaskStatus,
+    TaskStrategy, TaskView, TrainHints, decode_architecture, secagg_config,
 };
 use counterweight_model::Model;
 use counterweight_rpc_api::{Client, ReceiptView};
@@ -303,10 +303,6 @@ fn f32_le(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-fn hex32(s: &str) -> anyhow::Result<[u8; 32]> {
-    <[u8; 32]>::try_from(hex::decode(s)?.as_slice()).context("expected 32 bytes")
-}
-
 /// Takes part in a task until it finishes: for every round it is a participant of, reads the
 /// global model, trains on its data with the task's hints (as `fl simulate` does), applies
 /// client-side DP if the task asks for it, and submits the plain update or runs the four
@@ -342,7 +338,7 @@ pub fn run_worker(
     let mut last_seen = (u32::MAX, u32::MAX);
     loop {
         let view: TaskView = query(&client, "task", &task.0)?;
-        if view.status == "finished" {
+        if view.status == TaskStatus::Finished {
             if let Some((round, _, at)) = done.take() {
                 record_aggregate(&client, &task, round, at, &mut timings, on_event)?;
             }
@@ -363,7 +359,7 @@ pub fn run_worker(
         if last_change.elapsed() > timeout {
             bail!("no progress on task {task} for {} s", timeout.as_secs());
         }
-        if view.status != "running" {
+        if view.status != TaskStatus::Running {
             on_event(&WorkerEvent::Waiting { round: 0 });
             std::thread::sleep(poll);
             continue;
@@ -510,7 +506,7 @@ fn wait_phase(
     client: &Client,
     task: &Hash,
     round: &RoundView,
-    phase: &str,
+    phase: RoundPhase,
     poll: Duration,
     timeout: Duration,
 ) -> anyhow::Result<Option<SecAggView>> {
@@ -576,7 +572,7 @@ fn secure_round(
         round: r,
         phase: "advertise_keys".into(),
     });
-    let Some(view) = wait_phase(client, task, round, "share_keys", poll, timeout)? else {
+    let Some(view) = wait_phase(client, task, round, RoundPhase::ShareKeys, poll, timeout)? else {
         return Ok(false);
     };
     let mut roster = KeyRoster {
@@ -587,8 +583,8 @@ fn secure_round(
             ClientId(e.client),
             AdvertiseKeys {
                 client: ClientId(e.client),
-                enc_key: hex32(&e.enc_key)?,
-                mask_key: hex32(&e.mask_key)?,
+                enc_key: e.enc_key,
+                mask_key: e.mask_key,
             },
         );
     }
@@ -611,7 +607,7 @@ fn secure_round(
         round: r,
         phase: "share_keys".into(),
     });
-    if wait_phase(client, task, round, "masked_input", poll, timeout)?.is_none() {
+    if wait_phase(client, task, round, RoundPhase::MaskedInput, poll, timeout)?.is_none() {
         return Ok(false);
     }
     let mut data = task.0.to_vec();
@@ -650,7 +646,7 @@ fn secure_round(
         round: r,
         phase: "masked_input".into(),
     });
-    let Some(view) = wait_phase(client, task, round, "unmask", poll, timeout)? else {
+    let Some(view) = wait_phase(client, task, round, RoundPhase::Unmask, poll, timeout)? else {
         return Ok(false);
     };
     let request = UnmaskRequest {

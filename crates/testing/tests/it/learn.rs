@@ -8,7 +8,6 @@ use counterweight_coop::{
     proposal_id,
 };
 use counterweight_crypto::SigningKey;
-use counterweight_learn::ModuleCall as _;
 use counterweight_learn::{LEARN_MODULE, LearnCall, TaskSpec, TaskStrategy, TrainHints, task_id};
 use counterweight_model::{Architecture, Layer, Linear};
 use counterweight_node::testnet::dev_account;

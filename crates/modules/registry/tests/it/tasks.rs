@@ -6,7 +6,6 @@ use counterweight_coop::{
     Admission, COOP_MODULE, Consent, CoopCall, ProposalKind, Rules, coop_id, dataset_id,
     proposal_id,
 };
-use counterweight_learn::ModuleCall as _;
 use counterweight_learn::{
     LEARN_MODULE, LearnCall, TaskSpec, TaskStrategy, TrainHints, finished_model, task_id,
 };

@@ -3,13 +3,12 @@
 
 use std::collections::BTreeSet;
 
-use bytes::Bytes;
 use counterweight_state::{
     CallError,
     query::{BadQuery, answer, hash_arg, unknown_path},
 };
 use counterweight_storage_api::StateReader;
-use counterweight_types::{Address, Hash, hex_bytes};
+use counterweight_types::{Address, Hash};
 use serde::{Deserialize, Serialize};
 
 use crate::call::{DpParams, SecAggParams, TaskStrategy, TrainHints, hex_arr};
@@ -106,9 +105,8 @@ pub struct GlobalView {
     pub weights_hash: Hash,
     /// Architecture hash.
     pub arch_hash: Hash,
-    /// Architecture, canonical encoding (hex in JSON).
-    #[serde(with = "hex_bytes")]
-    pub architecture: Bytes,
+    /// Architecture, canonical encoding in hex.
+    pub architecture: String,
     /// Parameters, Q16.16.
     pub params: Vec<i32>,
 }
@@ -181,9 +179,8 @@ pub struct InboxEntry {
     pub from: u64,
     /// Recipient.
     pub to: u64,
-    /// Ciphertext (hex in JSON).
-    #[serde(with = "hex_bytes")]
-    pub ciphertext: Bytes,
+    /// Ciphertext, hex.
+    pub ciphertext: String,
 }
 
 /// One payout in `rewards/{task}`.
@@ -317,7 +314,7 @@ fn global_view(state: &dyn StateReader, id: &Hash) -> Result<Option<GlobalView>,
         rounds_done: st.rounds_done,
         weights_hash: Hash(st.global_hash),
         arch_hash: Hash(st.arch_hash),
-        architecture: spec.architecture,
+        architecture: hex::encode(&spec.architecture),
         params,
     }))
 }
@@ -406,7 +403,7 @@ fn inbox(
             out.push(InboxEntry {
                 from: u64::from(from),
                 to: u64::from(to),
-                ciphertext: ct.into(),
+                ciphertext: hex::encode(ct),
             });
         }
     }

@@ -27,7 +27,7 @@ fn inbox(chain: &TestChain, task: Hash, client: u64) -> Vec<EncryptedShare> {
         .map(|e| EncryptedShare {
             from: ClientId(e.from),
             to: ClientId(e.to),
-            ciphertext: e.ciphertext.to_vec(),
+            ciphertext: hex::decode(e.ciphertext).unwrap(),
         })
         .collect()
 }

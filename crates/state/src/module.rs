@@ -1,7 +1,5 @@
 //! The `Module` trait and the context a call executes in.
 
-use std::collections::BTreeMap;
-
 use counterweight_storage_api::{Result as StorageResult, StateReader};
 use counterweight_types::{Address, ChainId, Event, Genesis, Hash, Height, ModuleId};
 
@@ -135,15 +133,6 @@ impl<'b> TxContext<'b> {
             attributes,
         });
         Ok(())
-    }
-
-    /// Records an event from its kind and attributes.
-    pub fn emit(&mut self, kind: &str, attributes: BTreeMap<String, String>) {
-        self.events.push(Event {
-            module: self.module,
-            kind: kind.to_owned(),
-            attributes,
-        });
     }
 
     pub(crate) fn into_parts(self) -> (counterweight_storage_api::StateChanges, Vec<Event>) {

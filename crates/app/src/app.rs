@@ -106,7 +106,7 @@ fn runtime(genesis: &Genesis) -> Result<Runtime> {
     runtime.set_recorder(Arc::new(Audit));
     runtime.register(Arc::new(counterweight_identity::Identity))?;
     runtime.register(Arc::new(counterweight_coop::CoopModule))?;
-    runtime.register(Arc::new(counterweight_learn::Learn::default()))?;
+    runtime.register(Arc::new(counterweight_learn::Learn))?;
     runtime.register(Arc::new(counterweight_registry::Registry))?;
     Ok(runtime)
 }

@@ -34,7 +34,7 @@ pub(crate) fn new_chain() -> TestChain {
             TestChain::builder(bank.clone())
                 .module(bank)
                 .module(Arc::new(CoopModule))
-                .module(Arc::new(Learn::default()))
+                .module(Arc::new(Learn))
                 .module(Arc::new(Registry)),
             |b, i| b.account(addr(i), 1_000_000),
         )

@@ -20,7 +20,7 @@ fn case() -> SuiteCase {
     let chain = TestChain::builder(bank.clone())
         .module(bank)
         .module(Arc::new(CoopModule))
-        .module(Arc::new(Learn::default()))
+        .module(Arc::new(Learn))
         .module(Arc::new(Registry))
         .module(Arc::new(Audit))
         .recorder(Arc::new(Audit))

@@ -13,7 +13,7 @@ use counterweight_storage::{BlockCommit, StateProof, Store, TreeDelta};
 use counterweight_storage_api::{BlockReader, StateChanges, StateReader, StorageError};
 use counterweight_types::{
     Address, Block, EncodeSize as _, Genesis, Hash, Header, Height, MAX_BLOCK_BYTES, MAX_TX_BYTES,
-    ModuleId, SignedTransaction, TxReceipt, tx_root,
+    ModuleId, SignedTransaction, TxReceipt, signed_tx_root,
 };
 use serde::{Deserialize, Serialize};
 
@@ -124,7 +124,7 @@ fn write_genesis(store: &Store, runtime: &Runtime, genesis: &Genesis) -> Result<
             parent: Hash::ZERO,
             timestamp_ms: genesis.genesis_time_ms,
             proposer: Address::ZERO,
-            tx_root: tx_root([]),
+            tx_root: signed_tx_root(&[]),
             state_root: delta.root(),
         },
         txs: Vec::new(),
@@ -531,7 +531,6 @@ impl App {
             Ok(e) => e,
             Err(e) => return Ok(Err(e)),
         };
-        let hashes: Vec<Hash> = executed.txs.iter().map(SignedTransaction::hash).collect();
         let block = Block {
             header: Header {
                 chain_id: self.genesis.chain_id.clone(),
@@ -539,7 +538,7 @@ impl App {
                 parent: parent.digest(),
                 timestamp_ms: env.timestamp_ms,
                 proposer,
-                tx_root: tx_root(&hashes),
+                tx_root: signed_tx_root(&executed.txs),
                 state_root: executed.delta.root(),
             },
             txs: executed.txs,
@@ -581,7 +580,12 @@ impl App {
     /// Outer: fatal errors. Inner: the [`BlockError`] that makes the block invalid.
     pub fn verify_block(&self, parent: &Block, block: &Block) -> Result<Result<(), BlockError>> {
         let digest = block.digest();
-        if lock(&self.pending).contains_key(&digest) && block.header.parent == parent.digest() {
+        // The fast path needs the very block that was verified, not just its digest: a copy
+        // with another body under the same header is checked (and refused) in full.
+        let known = lock(&self.pending)
+            .get(&digest)
+            .is_some_and(|p| p.block == *block);
+        if known && block.header.parent == parent.digest() {
             return Ok(Ok(()));
         }
         let ancestors = match self.ancestry(parent)? {
@@ -647,8 +651,8 @@ impl App {
                     max: MAX_BLOCK_BYTES,
                 });
             }
-            let hashes: Vec<Hash> = block.txs.iter().map(SignedTransaction::hash).collect();
-            let root = tx_root(&hashes);
+            // Over the full signed encodings: the digest covers every byte of the block.
+            let root = signed_tx_root(&block.txs);
             if root != header.tx_root {
                 return Err(BlockError::TxRootMismatch {
                     expected: root,
@@ -720,7 +724,10 @@ impl App {
                 got: height,
             });
         }
-        let cached = lock(&self.pending).get(&digest).cloned();
+        let cached = lock(&self.pending)
+            .get(&digest)
+            .filter(|p| p.block == *block)
+            .cloned();
         let pending = match cached {
             Some(p) => p,
             None => {

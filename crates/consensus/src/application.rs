@@ -77,6 +77,21 @@ impl<L: Ledger> LedgerApplication<L> {
     }
 }
 
+/// How far ahead of a verifier's clock a block's timestamp may be (PBTS-like: the bound covers
+/// clock skew between honest validators plus the time a proposal travels). A validator does
+/// not vote for a block stamped later than `now + MAX_TIMESTAMP_DRIFT` by its own clock, so one
+/// proposer can move on-chain time ahead of real time by at most this much, and never stall
+/// honest leaders (they do not wait toward a parent's timestamp for longer than the minimum
+/// block interval). Finalized blocks are not re-checked: finality, not the clock, decides them.
+pub const MAX_TIMESTAMP_DRIFT: Duration = Duration::from_secs(2);
+
+/// Whether a block stamped `stamped_ms` may be voted for by a verifier whose clock reads
+/// `now_ms` (both in milliseconds since the Unix epoch).
+pub fn timestamp_in_bound(stamped_ms: u64, now_ms: u64) -> bool {
+    let drift_ms = u64::try_from(MAX_TIMESTAMP_DRIFT.as_millis()).unwrap_or(u64::MAX);
+    stamped_ms <= now_ms.saturating_add(drift_ms)
+}
+
 fn unix_ms(now: SystemTime) -> u64 {
     now.duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -115,14 +130,16 @@ where
         _input: (),
     ) -> Option<Digested<Self::Block>> {
         let mut parent = ancestry.next().await?;
-        // Wait out the minimum interval after the parent so transactions batch into blocks.
+        // Wait out the minimum interval after the parent so transactions batch into blocks,
+        // but never longer than the interval itself: a parent stamped in the future (up to
+        // MAX_TIMESTAMP_DRIFT, or more on a ledger finalized before the bound) must not put
+        // an honest leader to sleep past its view.
         let interval_ms = u64::try_from(self.min_block_interval.as_millis()).unwrap_or(u64::MAX);
         let earliest_ms = L::timestamp_ms(parent.inner().inner()).saturating_add(interval_ms);
         let now_ms = unix_ms(runtime.current());
         if now_ms < earliest_ms {
-            runtime
-                .sleep(Duration::from_millis(earliest_ms - now_ms))
-                .await;
+            let wait_ms = (earliest_ms - now_ms).min(interval_ms);
+            runtime.sleep(Duration::from_millis(wait_ms)).await;
         }
         let timestamp_ms = unix_ms(runtime.current()).max(L::timestamp_ms(parent.inner().inner()));
         let proposer: [u8; 32] = context.leader.as_ref().try_into().ok()?;
@@ -191,6 +208,19 @@ where
             return false;
         }
         let started = runtime.current();
+        let stamped_ms = L::timestamp_ms(block.inner().inner());
+        let now_ms = unix_ms(started);
+        if !timestamp_in_bound(stamped_ms, now_ms) {
+            warn!(
+                target: "consensus::verify",
+                height = block.inner().height_u64(),
+                view = context.round.view().get(),
+                stamped_ms,
+                now_ms,
+                "rejected block stamped too far in the future"
+            );
+            return false;
+        }
         let mut replayed = false;
         let (mut parent, mut block) = (parent, block);
         let valid = loop {

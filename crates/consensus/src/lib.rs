@@ -19,7 +19,7 @@ mod finalizer;
 mod ledger;
 mod metrics;
 
-pub use application::Scheme;
+pub use application::{MAX_TIMESTAMP_DRIFT, Scheme, timestamp_in_bound};
 pub use block::{ChainBlock, Digest};
 pub use engine::{Channels, Config, Running, Timeouts, max_consensus_message_size, start};
 pub use error::{Error, Result};

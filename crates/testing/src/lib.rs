@@ -18,6 +18,8 @@
 // Test fixtures are off the consensus path.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
+mod byzantine;
 mod sim;
 
+pub use byzantine::{Behaviour, Byzantine, attacker_account};
 pub use sim::{Report, SimConfig, SimError, Step, ValidatorReport, run, transfer};

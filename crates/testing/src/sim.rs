@@ -16,6 +16,8 @@ use counterweight_crypto::SigningKey;
 use counterweight_node::{Chain, Mempool, config::MempoolConfig, gossip, keys, service, testnet};
 use counterweight_rpc::NodeApi as _;
 use counterweight_types::{Address, Genesis, Hash, SignedTransaction};
+
+use crate::byzantine::{self, Behaviour, Byzantine};
 use std::{
     collections::BTreeMap,
     path::PathBuf,
@@ -86,8 +88,10 @@ pub struct SimConfig {
     pub latency: Duration,
     /// Link latency jitter.
     pub jitter: Duration,
-    /// Replace this validator with the engine's conflicting-vote byzantine mock.
-    pub byzantine: Option<usize>,
+    /// The one Byzantine validator, if any, and what it does.
+    pub byzantine: Option<Byzantine>,
+    /// Override the genesis `max_block_txs` (a small value makes censorship visible).
+    pub max_block_txs: Option<u32>,
     /// Simulated time each waiting step may take.
     pub step_timeout: Duration,
     /// Module queries `(module, path, data)` every honest validator answers at the end, from
@@ -106,6 +110,7 @@ impl SimConfig {
             latency: Duration::from_millis(10),
             jitter: Duration::from_millis(3),
             byzantine: None,
+            max_block_txs: None,
             step_timeout: Duration::from_secs(60),
             queries: Vec::new(),
         }
@@ -125,6 +130,8 @@ pub struct ValidatorReport {
     pub txs: u64,
     /// The answers to [`SimConfig::queries`], in order (an empty answer for a refused query).
     pub answers: Vec<Vec<u8>>,
+    /// Transfers of the load's accounts finalized (the sum of their committed nonces).
+    pub load_finalized: u64,
 }
 
 /// The outcome of a run.
@@ -187,6 +194,10 @@ pub fn transfer(
 }
 
 const CHANNELS: [u64; 6] = [0, 1, 2, 3, 4, 5];
+/// Index in [`CHANNELS`] of the block broadcast channel.
+const BLOCKS_CHANNEL: usize = 3;
+/// Index in [`CHANNELS`] of the transaction gossip channel.
+const MEMPOOL_CHANNEL: usize = 5;
 
 struct Slot {
     handle: Handle<()>,
@@ -261,7 +272,13 @@ impl Harness {
             .child("validator")
             .with_attribute("index", index)
             .with_attribute("incarnation", restart);
-        if self.config.byzantine == Some(index) {
+        let behaviour = self
+            .config
+            .byzantine
+            .as_ref()
+            .filter(|b| b.index == index)
+            .map(|b| b.behaviour.clone());
+        if behaviour == Some(Behaviour::Conflicter) {
             let scheme = counterweight_consensus::Scheme::signer(
                 &namespace(&self.genesis),
                 Set::try_from(self.publics.clone())
@@ -282,13 +299,83 @@ impl Harness {
         let app =
             App::open(&self.dirs[index], self.genesis.clone()).map_err(|e| setup_error(seed, e))?;
         let chain = Chain::new(app, Mempool::new(MempoolConfig::default()));
-        lock(&self.chains)[index] = Some(chain.clone());
+        let handle = match behaviour {
+            None | Some(Behaviour::Conflicter) => {
+                // Only honest validators are reported and receive the load.
+                lock(&self.chains)[index] = Some(chain.clone());
+                self.spawn_node(context, index, &control, chain.clone(), chain, channels)
+            }
+            Some(behaviour) => {
+                let proposed: byzantine::Proposed = Arc::default();
+                let (offset_ms, victims) = match &behaviour {
+                    Behaviour::FutureTimestamps { offset_ms } => (*offset_ms, Vec::new()),
+                    Behaviour::CorruptedCopies { victims } => (0, victims.clone()),
+                    _ => (0, Vec::new()),
+                };
+                let victims = victims.iter().map(|&i| self.publics[i].clone()).collect();
+                let peers: Vec<_> = (0..self.publics.len())
+                    .filter(|&i| i != index)
+                    .map(|i| self.publics[i].clone())
+                    .collect();
+                let wrapped: Vec<_> = channels
+                    .into_iter()
+                    .enumerate()
+                    .map(|(channel, (sender, receiver))| {
+                        let sender = byzantine::TamperingSender {
+                            inner: sender,
+                            tamper: channel == BLOCKS_CHANNEL,
+                            victims: Vec::clone(&victims),
+                            peers: peers.clone(),
+                            proposed: proposed.clone(),
+                        };
+                        (sender, receiver)
+                    })
+                    .collect();
+                if let Behaviour::Flood {
+                    accounts,
+                    stuck_per_account,
+                } = behaviour
+                {
+                    let txs =
+                        byzantine::flood_transactions(&self.genesis, accounts, stuck_per_account);
+                    let sender = wrapped[MEMPOOL_CHANNEL].0.clone();
+                    context.child("flood").spawn(move |context| {
+                        byzantine::flood(context, sender, txs, Duration::from_millis(250))
+                    });
+                }
+                let ledger = byzantine::SkewedLedger {
+                    chain: chain.clone(),
+                    offset_ms,
+                    proposed,
+                };
+                self.spawn_node(context, index, &control, chain, ledger, wrapped)
+            }
+        };
+        self.slots[index] = Some(Slot { handle });
+        Ok(())
+    }
+
+    /// Starts our real node (gossip and engine) for validator `index` over `ledger`.
+    fn spawn_node<L, S, R>(
+        &self,
+        context: deterministic::Context,
+        index: usize,
+        control: &simulated::Control<ed25519::PublicKey, deterministic::Context>,
+        chain: Chain,
+        ledger: L,
+        channels: Vec<(S, R)>,
+    ) -> Handle<()>
+    where
+        L: counterweight_consensus::Ledger,
+        S: commonware_p2p::Sender<PublicKey = ed25519::PublicKey>,
+        R: commonware_p2p::Receiver<PublicKey = ed25519::PublicKey>,
+    {
         let signer = self.signers[index].clone();
         let validators = self.publics.clone();
         let namespace = namespace(&self.genesis);
         let blocker = control.clone();
         let provider = self.oracle.manager();
-        let handle = context.spawn(move |context| async move {
+        context.spawn(move |context| async move {
             let mut channels = channels.into_iter();
             let (
                 Some(votes),
@@ -314,7 +401,7 @@ impl Harness {
             let running = counterweight_consensus::start(
                 context.child("consensus"),
                 counterweight_consensus::Config {
-                    ledger: chain,
+                    ledger,
                     signer,
                     validators,
                     namespace,
@@ -341,9 +428,7 @@ impl Harness {
             if let Ok(running) = running {
                 let _ = running.finalizer.await;
             }
-        });
-        self.slots[index] = Some(Slot { handle });
-        Ok(())
+        })
     }
 
     fn crash(&mut self, index: usize) {
@@ -414,7 +499,14 @@ impl Harness {
                             .unwrap_or_default()
                     })
                     .collect();
+                let load_finalized = (0..self.config.accounts)
+                    .map(|i| {
+                        app.account(&testnet::dev_account(i).address())
+                            .map_or(0, |a| a.nonce)
+                    })
+                    .sum();
                 Some(ValidatorReport {
+                    load_finalized,
                     height,
                     state_root: app.committed_root().ok()?,
                     digests,
@@ -525,7 +617,17 @@ pub fn run(config: &SimConfig, steps: &[Step]) -> Result<Report, SimError> {
             .iter()
             .map(|pk| Address(keys::public_key_bytes(pk)))
             .collect();
-        let genesis = testnet::genesis(&plan, addresses).map_err(|e| setup_error(seed, e))?;
+        let mut genesis = testnet::genesis(&plan, addresses).map_err(|e| setup_error(seed, e))?;
+        if let Some(max) = config.max_block_txs {
+            genesis.params.max_block_txs = max;
+        }
+        if let Some(Byzantine {
+            behaviour: Behaviour::Flood { accounts, .. },
+            ..
+        }) = &config.byzantine
+        {
+            byzantine::fund_attackers(&mut genesis, *accounts);
+        }
         let (network, oracle) = Network::new(
             context.child("network"),
             simulated::Config {

@@ -158,13 +158,31 @@ impl Read for Block {
         if before - buf.remaining() > MAX_BLOCK_BYTES {
             return Err(CodecError::Invalid("Block", "above MAX_BLOCK_BYTES"));
         }
+        // The digest is the header's: a body that does not match the header's transaction root
+        // (e.g. a copy with one signature corrupted or re-encoded) must not decode as the block
+        // with that digest, from a peer or from disk.
+        if signed_tx_root(&txs) != header.tx_root {
+            return Err(CodecError::Invalid(
+                "Block",
+                "transactions do not match the header's tx_root",
+            ));
+        }
         Ok(Self { header, txs })
     }
 }
 
-/// Returns the Merkle root over transaction hashes, in order.
+/// Returns the transaction root of a block's transactions: the Merkle root ([`tx_root`]) over
+/// their witness hashes ([`SignedTransaction::witness_hash`]), so it covers each
+/// transaction's full signed encoding, signature included.
+pub fn signed_tx_root(txs: &[SignedTransaction]) -> Hash {
+    let witnesses: Vec<Hash> = txs.iter().map(SignedTransaction::witness_hash).collect();
+    tx_root(&witnesses)
+}
+
+/// Returns the Merkle root over hashes, in order (a block's header holds it over the
+/// transactions' witness hashes: see [`signed_tx_root`]).
 ///
-/// Leaves are `H(TX_ROOT_LEAF, tx_hash)`, inner nodes `H(TX_ROOT_NODE, left, right)`; an odd
+/// Leaves are `H(TX_ROOT_LEAF, hash)`, inner nodes `H(TX_ROOT_NODE, left, right)`; an odd
 /// node at the end of a level moves up unchanged; an empty list has root `H(TX_ROOT_EMPTY)`.
 pub fn tx_root<'a>(tx_hashes: impl IntoIterator<Item = &'a Hash>) -> Hash {
     let mut level: Vec<Hash> = tx_hashes

@@ -6,6 +6,9 @@ pub const TX_HASH: &[u8] = b"counterweight/v1/tx-hash";
 pub const TX_SIGNATURE: &[u8] = b"counterweight/v1/tx-signature";
 /// Prefix of the bytes hashed to obtain a block digest (from its header).
 pub const BLOCK_HASH: &[u8] = b"counterweight/v1/block-hash";
+/// Prefix of the bytes hashed to obtain a signed transaction's witness hash (body and
+/// signature: what the transaction Merkle tree commits to).
+pub const TX_WITNESS: &[u8] = b"counterweight/v1/tx-witness";
 /// Prefix of a leaf of the transaction Merkle tree.
 pub const TX_ROOT_LEAF: &[u8] = b"counterweight/v1/tx-root-leaf";
 /// Prefix of an inner node of the transaction Merkle tree.

@@ -45,7 +45,7 @@ mod primitives;
 mod receipt;
 mod tx;
 
-pub use block::{Block, Header, MAX_BLOCK_BYTES, MAX_BLOCK_TXS, tx_root};
+pub use block::{Block, Header, MAX_BLOCK_BYTES, MAX_BLOCK_TXS, signed_tx_root, tx_root};
 pub use commonware_codec::{Encode, EncodeSize, Read, Write};
 pub use error::{Error, Result};
 pub use genesis::{Genesis, GenesisAccount, GenesisError, Params};

@@ -124,6 +124,14 @@ impl SignedTransaction {
         self.tx.hash()
     }
 
+    /// Returns the witness hash: BLAKE3 of [`domain::TX_WITNESS`] and the full signed
+    /// encoding (body and signature). A block's transaction root is built from these, so the
+    /// block digest commits to every byte of every transaction: a copy of a block with one
+    /// signature corrupted or re-encoded has another digest.
+    pub fn witness_hash(&self) -> Hash {
+        Hash::digest(domain::TX_WITNESS, &[&self.encode()])
+    }
+
     /// Returns the canonical encoding of the signed transaction.
     pub fn to_bytes(&self) -> Bytes {
         self.encode()

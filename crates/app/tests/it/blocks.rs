@@ -3,7 +3,7 @@
 use counterweight_app::{BlockError, FinalizeOutcome, TxError};
 use counterweight_bank::{BANK_MODULE, BankCall, ModuleCall as _, codes};
 use counterweight_crypto::SigningKey;
-use counterweight_types::{Block, Hash, ReceiptStatus, tx_root};
+use counterweight_types::{Block, Hash, ReceiptStatus, signed_tx_root};
 
 use crate::support::{START, app, call, keys, produce, signed, transfer};
 
@@ -24,8 +24,7 @@ fn build(
 
 /// Re-fills the tx root after editing transactions (the state root is left as is).
 fn with_txs(mut block: Block, txs: Vec<counterweight_types::SignedTransaction>) -> Block {
-    let hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
-    block.header.tx_root = tx_root(&hashes);
+    block.header.tx_root = signed_tx_root(&txs);
     block.txs = txs;
     block
 }
@@ -391,4 +390,74 @@ fn a_signature_checked_at_admission_does_not_vouch_for_another_signature_on_the_
     let forged = SigningKey::from_seed(77).sign_tx(tx.tx);
     let built = build(&verifier, &g, vec![forged]);
     assert!(built.txs.is_empty());
+}
+
+/// The copy a Byzantine proposer sends some validators: the same block with one signature
+/// byte flipped (the body, and so the transaction hash, unchanged).
+fn with_corrupted_signature(block: &Block) -> Block {
+    let mut copy = block.clone();
+    copy.txs[0].signature.0[7] ^= 0x01;
+    copy
+}
+
+#[test]
+fn a_block_whose_signature_changed_has_another_digest() {
+    let k = keys();
+    let proposer = app();
+    let g = proposer.genesis_block().clone();
+    let good = build(
+        &proposer,
+        &g,
+        vec![transfer(&k.alice, 0, k.bob.address(), 1)],
+    );
+    let bad = with_corrupted_signature(&good);
+    assert_eq!(bad.txs[0].hash(), good.txs[0].hash(), "same body");
+    // The header (and so the digest) is the proposer's; it commits to the signatures, so
+    // the corrupted copy no longer matches it and is not a block with that digest.
+    assert_ne!(
+        counterweight_types::signed_tx_root(&bad.txs),
+        good.header.tx_root,
+        "the transaction root must cover every signature byte"
+    );
+    assert!(Block::from_bytes(&bad.to_bytes()).is_err());
+    // A proposer that re-roots the corrupted copy makes another block, with another digest.
+    let rerooted = with_txs(good.clone(), bad.txs.clone());
+    assert_ne!(rerooted.digest(), good.digest());
+}
+
+#[test]
+fn a_verified_digest_does_not_vouch_for_a_copy_with_a_corrupted_signature() {
+    let k = keys();
+    let proposer = app();
+    let verifier = app();
+    let g = proposer.genesis_block().clone();
+    let good = build(
+        &proposer,
+        &g,
+        vec![transfer(&k.alice, 0, k.bob.address(), 1)],
+    );
+    verifier
+        .verify_block(&g, &good)
+        .expect("no fault")
+        .expect("valid");
+    // The corrupted copy must not take the fast path of the cached, verified digest.
+    let bad = with_corrupted_signature(&good);
+    assert!(
+        verifier.verify_block(&g, &bad).expect("no fault").is_err(),
+        "a corrupted copy is invalid even after the genuine block was verified"
+    );
+    // Nor may finalization store the corrupted bytes under the genuine block's changes.
+    assert!(verifier.finalize_block(&bad).is_err());
+    assert!(matches!(
+        verifier.finalize_block(&good).expect("finalize"),
+        FinalizeOutcome::Applied { .. }
+    ));
+    assert_eq!(
+        verifier
+            .block(counterweight_types::Height(1))
+            .expect("read")
+            .expect("stored"),
+        good,
+        "the stored bytes are the genuine block's"
+    );
 }

@@ -70,6 +70,8 @@ struct Fault;
 struct ToyLedger {
     finalized: Arc<Mutex<BTreeMap<u64, ToyBlock>>>,
     refuse: Option<u64>,
+    /// A Byzantine (or badly skewed) proposer: stamps its blocks this many ms ahead.
+    skew_ms: Option<u64>,
 }
 
 fn digest(block: &ToyBlock) -> BlockDigest {
@@ -117,7 +119,9 @@ impl Ledger for ToyLedger {
         Ok(Verdict::Valid(ToyBlock {
             height: parent.height + 1,
             parent: digest(parent),
-            timestamp_ms: timestamp_ms.max(parent.timestamp_ms),
+            timestamp_ms: timestamp_ms
+                .saturating_add(self.skew_ms.unwrap_or(0))
+                .max(parent.timestamp_ms),
             proposer,
             value: parent.value + 1,
         }))
@@ -145,6 +149,8 @@ impl Ledger for ToyLedger {
 
 struct Outcome {
     chains: Vec<BTreeMap<u64, ToyBlock>>,
+    /// Simulated time (ms since the Unix epoch) when the run ended.
+    end_ms: u64,
 }
 
 /// Runs `validators` engines (each with its ledger from `ledger(i)`) until every one has
@@ -157,7 +163,7 @@ fn run(seed: u64, validators: usize, target: u64, ledger: impl Fn(usize) -> ToyL
     );
     let ledgers: Vec<ToyLedger> = (0..validators).map(ledger).collect();
     let shared = ledgers.clone();
-    runner.start(async move |context| {
+    let end_ms = runner.start(async move |context| {
         let signers: Vec<_> = (0..validators)
             .map(|i| ed25519::PrivateKey::from_seed(i as u64))
             .collect();
@@ -239,8 +245,14 @@ fn run(seed: u64, validators: usize, target: u64, ledger: impl Fn(usize) -> ToyL
             }
             context.sleep(Duration::from_millis(50)).await;
         }
+        context
+            .current()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0)
     });
     Outcome {
+        end_ms,
         chains: ledgers
             .iter()
             .map(|l| l.finalized.lock().expect("lock").clone())
@@ -298,6 +310,60 @@ fn a_block_the_ledgers_refuse_is_never_finalized() {
         assert!(chain.keys().all(|&h| h <= 2), "{:?}", chain.keys());
         assert!(chain.values().all(|b| b.value != 3));
     }
+}
+
+/// Validator 0 stamps its blocks `skew_ms` ahead; the three honest ones must keep finalizing,
+/// and no finalized block may be stamped beyond the bound of the clock that voted for it.
+fn assert_skewed_proposer_cannot_stall_or_move_time(seed: u64, skew_ms: u64) {
+    let target = 12;
+    let outcome = run(seed, 4, target, |i| ToyLedger {
+        skew_ms: (i == 0).then_some(skew_ms),
+        ..ToyLedger::default()
+    });
+    for (i, chain) in outcome.chains.iter().enumerate().skip(1) {
+        assert!(
+            chain.len() as u64 >= target,
+            "honest validator {i} finalized {} blocks with a proposer {skew_ms} ms ahead",
+            chain.len()
+        );
+    }
+    assert_same_prefix(&outcome, target);
+    for block in outcome.chains[1].values() {
+        assert!(
+            counterweight_consensus::timestamp_in_bound(block.timestamp_ms, outcome.end_ms),
+            "height {} stamped {} ms, run ended at {} ms",
+            block.height,
+            block.timestamp_ms,
+            outcome.end_ms
+        );
+    }
+}
+
+#[test]
+fn a_proposer_stamping_a_year_ahead_does_not_stall_honest_leaders() {
+    assert_skewed_proposer_cannot_stall_or_move_time(11, 365 * 24 * 3_600 * 1_000);
+}
+
+#[test]
+fn a_proposer_stamping_u64_max_does_not_stall_honest_leaders() {
+    assert_skewed_proposer_cannot_stall_or_move_time(12, u64::MAX);
+}
+
+#[test]
+fn a_slightly_skewed_clock_within_the_bound_still_proposes() {
+    // 500 ms ahead is inside MAX_TIMESTAMP_DRIFT: its blocks are fine and time stays near real.
+    assert_skewed_proposer_cannot_stall_or_move_time(13, 500);
+}
+
+#[test]
+fn timestamps_are_bounded_by_the_verifiers_clock() {
+    use counterweight_consensus::{MAX_TIMESTAMP_DRIFT, timestamp_in_bound};
+    let drift = u64::try_from(MAX_TIMESTAMP_DRIFT.as_millis()).expect("small");
+    assert!(timestamp_in_bound(1_000, 1_000));
+    assert!(timestamp_in_bound(1_000 + drift, 1_000));
+    assert!(!timestamp_in_bound(1_001 + drift, 1_000));
+    assert!(!timestamp_in_bound(u64::MAX, 1_000));
+    assert!(timestamp_in_bound(u64::MAX, u64::MAX));
 }
 
 #[test]

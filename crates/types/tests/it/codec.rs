@@ -72,6 +72,23 @@ proptest! {
         prop_assert_ne!(tx_root([&ha, &hb]), tx_root([&hb, &ha]));
         prop_assert_ne!(tx_root([&ha]), tx_root([&ha, &ha]));
     }
+
+    #[test]
+    fn a_body_changed_under_its_header_does_not_decode(
+        block in block(),
+        byte in any::<usize>(),
+        bit in 0u8..8,
+    ) {
+        prop_assume!(!block.txs.is_empty());
+        // Flip one bit of the first transaction's signature: same header, same tx hash.
+        let mut copy = block.clone();
+        let sig = &mut copy.txs[0].signature.0;
+        sig[byte % 64] ^= 1 << bit;
+        prop_assert_eq!(copy.txs[0].hash(), block.txs[0].hash());
+        prop_assert_ne!(copy.txs[0].witness_hash(), block.txs[0].witness_hash());
+        prop_assert!(Block::from_bytes(&block.to_bytes()).is_ok());
+        prop_assert!(Block::from_bytes(&copy.to_bytes()).is_err());
+    }
 }
 
 #[test]

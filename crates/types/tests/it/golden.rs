@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use counterweight_types::{
     Address, Block, Call, ChainId, Hash, Header, Height, ModuleId, Signature, SignedTransaction,
-    Transaction, tx_root,
+    Transaction, signed_tx_root,
 };
 
 fn fixture_tx() -> SignedTransaction {
@@ -27,7 +27,6 @@ fn fixture_tx() -> SignedTransaction {
 
 fn fixture_block() -> Block {
     let tx = fixture_tx();
-    let h = tx.hash();
     Block {
         header: Header {
             chain_id: ChainId::new("golden-1").expect("valid"),
@@ -35,7 +34,7 @@ fn fixture_block() -> Block {
             parent: Hash([0x33; 32]),
             timestamp_ms: 1_700_000_000_000,
             proposer: Address([0x44; 32]),
-            tx_root: tx_root([&h]),
+            tx_root: signed_tx_root(std::slice::from_ref(&tx)),
             state_root: Hash([0x55; 32]),
         },
         txs: vec![tx],

@@ -65,18 +65,18 @@ pub(crate) fn block() -> impl Strategy<Value = Block> {
         any::<u64>(),
         address(),
         hash(),
-        hash(),
         vec(signed_tx(), 0..8),
     )
         .prop_map(
-            |(chain_id, height, parent, timestamp_ms, proposer, tx_root, state_root, txs)| Block {
+            |(chain_id, height, parent, timestamp_ms, proposer, state_root, txs)| Block {
                 header: Header {
                     chain_id,
                     height: Height(height),
                     parent,
                     timestamp_ms,
                     proposer,
-                    tx_root,
+                    // A decodable block's header commits to its transactions.
+                    tx_root: counterweight_types::signed_tx_root(&txs),
                     state_root,
                 },
                 txs,

@@ -28,7 +28,7 @@ use crate::support::{app, genesis, keys, produce, signed};
 /// The state root after the last block of [`run`].
 const STATE_ROOT: &str = "247c60a7e0e589a2e1a1149ba8f9709d6dec507657fa608ec5dd060c1c043185";
 /// The digest of the last block of [`run`].
-const BLOCK_HASH: &str = "ccd07c97314c59bd2b717ba3ae8d2d1c17c266ca8abcb989674c50ec038a5060";
+const BLOCK_HASH: &str = "bbe00937dd1cbacc1979b5c1d4f3b42f14596436ab8aebb76af97280f91cff06";
 /// BLAKE3 of every receipt's canonical bytes, in order.
 const RECEIPTS: &str = "1f7bfeddfabb31546ccd1d43e519577daad3b7d2fd3fa2e35f41be6de3090e5e";
 /// BLAKE3 of the answers (JSON bytes) to a fixed list of queries of every module.

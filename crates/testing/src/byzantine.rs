@@ -106,10 +106,12 @@ pub(crate) fn flood_transactions(
 }
 
 /// Gossips `txs` to every peer on the mempool channel, again every `every` (the way a
-/// flooding validator re-sends), bypassing its own mempool's admission.
+/// flooding validator re-sends), and offers them to its own pool too, so that no proposer's
+/// pool is free of them.
 pub(crate) async fn flood<E, S>(
     context: E,
     mut sender: S,
+    chain: Chain,
     txs: Vec<SignedTransaction>,
     every: Duration,
 ) where
@@ -117,6 +119,7 @@ pub(crate) async fn flood<E, S>(
     S: commonware_p2p::Sender<PublicKey = ed25519::PublicKey>,
 {
     loop {
+        chain.admit_gossiped(txs.clone());
         for batch in txs.chunks(64) {
             let message: Bytes = batch.to_vec().encode();
             let _ = sender.send(Recipients::All, message, false);

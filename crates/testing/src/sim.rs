@@ -132,6 +132,8 @@ pub struct ValidatorReport {
     pub answers: Vec<Vec<u8>>,
     /// Transfers of the load's accounts finalized (the sum of their committed nonces).
     pub load_finalized: u64,
+    /// Transactions still in its mempool at the end.
+    pub pending: usize,
 }
 
 /// The outcome of a run.
@@ -339,8 +341,9 @@ impl Harness {
                     let txs =
                         byzantine::flood_transactions(&self.genesis, accounts, stuck_per_account);
                     let sender = wrapped[MEMPOOL_CHANNEL].0.clone();
+                    let own = chain.clone();
                     context.child("flood").spawn(move |context| {
-                        byzantine::flood(context, sender, txs, Duration::from_millis(250))
+                        byzantine::flood(context, sender, own, txs, Duration::from_millis(250))
                     });
                 }
                 let ledger = byzantine::SkewedLedger {
@@ -506,6 +509,7 @@ impl Harness {
                     })
                     .sum();
                 Some(ValidatorReport {
+                    pending: chain.mempool().len(),
                     load_finalized,
                     height,
                     state_root: app.committed_root().ok()?,

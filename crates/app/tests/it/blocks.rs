@@ -461,3 +461,44 @@ fn a_verified_digest_does_not_vouch_for_a_copy_with_a_corrupted_signature() {
         "the stored bytes are the genuine block's"
     );
 }
+
+#[test]
+fn a_proposers_own_transactions_pay_their_fee() {
+    // Audit L2: a proposer's own transactions used to pay their fee to itself (free spam).
+    let app = app();
+    let k = keys();
+    let g = app.genesis_block().clone();
+    let fee = app.genesis().params.min_fee;
+    let supply_before = app
+        .query(BANK_MODULE, "supply", &[])
+        .expect("no fault")
+        .expect("supply");
+    let block = app
+        .build_block(
+            &g,
+            g.header.timestamp_ms + 1,
+            k.alice.address(),
+            vec![transfer(&k.alice, 0, k.bob.address(), 10)],
+        )
+        .expect("no fault")
+        .expect("built");
+    assert_eq!(block.txs.len(), 1);
+    app.finalize_block(&block).expect("finalize");
+    assert_eq!(
+        app.account(&k.alice.address()).expect("acct").balance,
+        START - 10 - fee,
+        "the proposer paid its own transaction's fee"
+    );
+    assert_eq!(
+        app.account(&counterweight_bank::FEE_POOL)
+            .expect("acct")
+            .balance,
+        fee,
+        "into the fee pool, which no key controls"
+    );
+    let supply_after = app
+        .query(BANK_MODULE, "supply", &[])
+        .expect("no fault")
+        .expect("supply");
+    assert_eq!(supply_before, supply_after, "supply is unchanged");
+}

@@ -16,6 +16,12 @@ use crate::{
 /// The bank's module id.
 pub const BANK_MODULE: ModuleId = ModuleId(1);
 
+/// The account that receives the fees of a proposer's own transactions, so that a validator's
+/// transactions in its own blocks are not free. No key controls it (its bytes are no public key
+/// anyone holds the secret of), so what it receives is out of circulation; the total supply is
+/// unchanged.
+pub const FEE_POOL: Address = Address([0xFE; 32]);
+
 fn balance_key(who: &Address) -> Vec<u8> {
     module_key(BANK_MODULE, &[b"bal/", &who.0])
 }
@@ -295,9 +301,15 @@ impl FeeHandler for Bank {
         recipient: &Address,
         fee: u64,
     ) -> StorageResult<()> {
-        if fee == 0 || payer == recipient {
+        if fee == 0 {
             return Ok(());
         }
+        // A proposer's own transactions pay too (audit L2): into the fee pool, not to itself.
+        let recipient = if payer == recipient {
+            &FEE_POOL
+        } else {
+            recipient
+        };
         let from = balance(state, payer)?;
         let to = balance(state, recipient)?;
         // The runtime checked `from >= fee`; the recipient cannot overflow because both

@@ -29,8 +29,8 @@ mod events;
 mod query;
 
 pub use bank::{
-    BANK_MODULE, Bank, balance, balance_state_key, escrow, escrow_id, open_escrow, refund_escrow,
-    release_escrow, total_supply, transfer,
+    BANK_MODULE, Bank, FEE_POOL, balance, balance_state_key, escrow, escrow_id, open_escrow,
+    refund_escrow, release_escrow, total_supply, transfer,
 };
 pub use call::{BankCall, Escrow};
 pub use counterweight_state::ModuleCall;

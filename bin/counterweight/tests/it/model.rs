@@ -102,7 +102,39 @@ fn model_publish_fork_lineage_and_pull_slow() {
     let expected_hash = pushed["hash"].as_str().unwrap().to_owned();
     assert_eq!(pushed["size"], 200_000);
     let arch = "11".repeat(32);
-    let dataset = "d1".repeat(32);
+    // The version's lineage names a real dataset that consents to training and derivatives.
+    let coop = devnet.json(
+        h,
+        &[
+            "coop",
+            "create",
+            "--from",
+            "dev0",
+            "--name",
+            "digits-coop",
+            "--json",
+        ],
+    );
+    let coop = coop["coop"].as_str().unwrap().to_owned();
+    let shard = h.join("shard.csv");
+    std::fs::write(&shard, "x,label\n1,0\n2,1\n").unwrap();
+    let committed = devnet.json(
+        h,
+        &[
+            "coop",
+            "commit-dataset",
+            "--from",
+            "dev0",
+            "--coop",
+            &coop,
+            "--data",
+            shard.to_str().unwrap(),
+            "--consent",
+            "training,derivatives",
+            "--json",
+        ],
+    );
+    let dataset = committed["dataset"].as_str().unwrap().to_owned();
     let published = devnet.json(
         h,
         &[

@@ -33,6 +33,10 @@ pub mod codes {
     pub const TOO_MANY_MAINTAINERS: u32 = 11;
     /// Unknown query path or bad query argument.
     pub const BAD_QUERY: u32 = 12;
+    /// A dataset the version names is not committed to any cooperative.
+    pub const UNKNOWN_DATASET: u32 = 13;
+    /// A dataset's owner does not (or no longer) consent to this use.
+    pub const NO_CONSENT: u32 = 14;
 }
 
 /// Why the registry refuses a call (or a query).
@@ -190,6 +194,20 @@ pub enum RegistryError {
         /// The repository.
         repo: Hash,
     },
+    /// A dataset the version names is not committed to any cooperative.
+    #[error("dataset {dataset} is not committed to any cooperative")]
+    UnknownDataset {
+        /// The dataset.
+        dataset: Hash,
+    },
+    /// A dataset's owner does not (or no longer) consent to this use of its data.
+    #[error("dataset {dataset} does not consent to {what}")]
+    NoConsent {
+        /// The dataset.
+        dataset: Hash,
+        /// The use: "training" or "derivative works".
+        what: &'static str,
+    },
     /// Unknown query path or bad query argument.
     #[error(transparent)]
     BadQuery(#[from] BadQuery),
@@ -219,6 +237,8 @@ impl Verdict for RegistryError {
             Self::AlreadyMaintainer { .. } => codes::ALREADY_MAINTAINER,
             Self::TooManyMaintainers { .. } => codes::TOO_MANY_MAINTAINERS,
             Self::BadQuery(_) => codes::BAD_QUERY,
+            Self::UnknownDataset { .. } => codes::UNKNOWN_DATASET,
+            Self::NoConsent { .. } => codes::NO_CONSENT,
         }
     }
 }

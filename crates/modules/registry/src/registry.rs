@@ -373,6 +373,43 @@ fn create_repo(
     Ok(record)
 }
 
+/// Checks a version's datasets against the coop module (audit L8):
+/// - every dataset in its lineage is committed to a cooperative;
+/// - datasets the publisher lists without naming a task consent to training now (a task's
+///   datasets were checked by `learn` when they trained, round by round);
+/// - a derivative — a version with a parent, which includes the first version of a fork —
+///   needs every dataset of its parent's lineage to consent to derivative works now (so a
+///   revocation stops later forks and fine-tunes, not the model already published).
+fn check_consent(state: &dyn StateReader, p: &Publish, lineage: &Lineage) -> Result<(), CallError> {
+    for id in &lineage.datasets {
+        let dataset = counterweight_coop::dataset(state, id)?
+            .ok_or(RegistryError::UnknownDataset { dataset: *id })?;
+        if lineage.task.is_none() && !(dataset.consent.training && !dataset.revoked) {
+            return Err(RegistryError::NoConsent {
+                dataset: *id,
+                what: "training",
+            }
+            .into());
+        }
+    }
+    let Some(parent) = p.parent else {
+        return Ok(());
+    };
+    let parent = version(state, &parent)?.ok_or(RegistryError::UnknownParent { parent })?;
+    for id in &parent.lineage.datasets {
+        let consents = counterweight_coop::dataset(state, id)?
+            .is_some_and(|d| d.consent.derivatives && !d.revoked);
+        if !consents {
+            return Err(RegistryError::NoConsent {
+                dataset: *id,
+                what: "derivative works",
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
 fn publish(ctx: &mut TxContext<'_>, p: Publish) -> Result<Version, CallError> {
     check_publish(&p)?;
     let mut target = repo(ctx, &p.repo)?.ok_or(RegistryError::UnknownRepo { id: p.repo })?;
@@ -393,6 +430,7 @@ fn publish(ctx: &mut TxContext<'_>, p: Publish) -> Result<Version, CallError> {
         return Err(RegistryError::UnknownParent { parent }.into());
     }
     let lineage = resolve_lineage(ctx, &p)?;
+    check_consent(ctx, &p, &lineage)?;
     let record = Version {
         id,
         repo: target.id,

@@ -2,8 +2,6 @@
 
 use counterweight_registry::{Lineage, Publish, RegistryCall};
 
-use counterweight_types::Hash;
-
 use crate::{ALICE, BOB, create_repo, new_chain, publish, query, send, version};
 
 #[test]
@@ -29,7 +27,7 @@ fn lineage_walks_parents_to_the_root_across_forks() {
     .expect("fork");
     let fork_repo = counterweight_registry::repo_id(chain.chain_id(), &crate::addr(BOB), "fork");
     let forked_v1 = counterweight_registry::version_id(chain.chain_id(), &fork_repo, "v1");
-    let d3 = Hash([0xD3; 32]);
+    let (_, d3) = crate::consent::dataset(&mut chain, 0xD3, crate::consent::ALL);
     let v2 = publish(
         &mut chain,
         BOB,

@@ -1,5 +1,6 @@
 //! Integration tests: the registry driven through the runtime, like a block would.
 
+mod consent;
 mod lineage;
 mod publish;
 mod repos;

@@ -1,0 +1,3 @@
+//! Integration tests of the node's public API.
+
+mod mempool;

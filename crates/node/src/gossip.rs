@@ -48,15 +48,14 @@ impl Batch {
         self.txs.len() >= MAX_GOSSIP_BATCH
     }
 
-    /// Add `tx` if the batch stays within its count and bytes; otherwise give it back.
-    fn try_push(&mut self, tx: SignedTransaction) -> Result<(), SignedTransaction> {
-        let size = tx.encode_size();
-        if self.is_full() || self.bytes + size > MAX_GOSSIP_MESSAGE_BYTES {
-            return Err(tx);
-        }
-        self.bytes += size;
+    /// Whether `tx` keeps the batch within its count and bytes.
+    fn fits(&self, tx: &SignedTransaction) -> bool {
+        !self.is_full() && self.bytes + tx.encode_size() <= MAX_GOSSIP_MESSAGE_BYTES
+    }
+
+    fn push(&mut self, tx: SignedTransaction) {
+        self.bytes += tx.encode_size();
         self.txs.push(tx);
-        Ok(())
     }
 }
 
@@ -85,11 +84,10 @@ pub async fn run_outbound<E, S>(
         let deadline = context.current() + FLUSH_INTERVAL;
         while !batch.is_full() {
             match outbound.try_recv() {
+                Ok(tx) if batch.fits(&tx) => batch.push(tx),
                 Ok(tx) => {
-                    if let Err(tx) = batch.try_push(tx) {
-                        carried = Some(tx);
-                        break;
-                    }
+                    carried = Some(tx);
+                    break;
                 }
                 Err(mpsc::error::TryRecvError::Empty) => {
                     if context.current() >= deadline {

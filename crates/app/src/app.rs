@@ -60,6 +60,16 @@ pub enum FinalizeOutcome {
     },
 }
 
+/// What [`App::build_block_reporting`] built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BuiltBlock {
+    /// The block.
+    pub block: Block,
+    /// The candidates execution rejected, by hash, with the reason.
+    pub dropped: Vec<(Hash, TxError)>,
+}
+
 /// A block executed on top of its (unfinalized) parent, waiting for finalization.
 #[derive(Debug)]
 struct Pending {
@@ -148,6 +158,7 @@ struct Executed {
     changes: StateChanges,
     delta: TreeDelta,
     receipts: Vec<TxReceipt>,
+    dropped: Vec<(Hash, TxError)>,
 }
 
 impl App {
@@ -452,6 +463,7 @@ impl App {
         let mut state = BlockState::new(&view);
         let mut included = Vec::with_capacity(txs.len());
         let mut receipts = Vec::with_capacity(txs.len());
+        let mut dropped = Vec::new();
         for (index, stx) in txs.into_iter().enumerate() {
             let position = u32::try_from(included.len()).unwrap_or(u32::MAX);
             match self.runtime.apply_tx(&mut state, env, position, &stx)? {
@@ -462,6 +474,7 @@ impl App {
                 Err(error) if strict => return Ok(Err(BlockError::InvalidTx { index, error })),
                 Err(error) => {
                     tracing::debug!(target: "app::build", tx = %stx.hash(), %error, "dropped");
+                    dropped.push((stx.hash(), error));
                 }
             }
         }
@@ -474,19 +487,15 @@ impl App {
             changes,
             delta,
             receipts,
+            dropped,
         }))
     }
 
-    /// Builds a block on `parent` from `candidates` (in order): drops transactions that are
-    /// oversized, for another chain, badly signed, out of nonce order or unable to pay,
-    /// stops at the chain's transaction and byte limits, executes the rest and fills in the
-    /// transaction and state roots. The block is remembered for [`App::finalize_block`].
-    ///
-    /// `timestamp_ms` is raised to the parent's if it is lower.
+    /// Builds a block on `parent` from `candidates` as [`App::build_block_reporting`] does,
+    /// without the report of dropped transactions.
     ///
     /// # Errors
-    /// Outer: fatal errors. Inner: [`BlockError::UnknownParent`] if `parent` is neither the
-    /// committed tip nor an executed block.
+    /// As [`App::build_block_reporting`].
     pub fn build_block(
         &self,
         parent: &Block,
@@ -494,6 +503,30 @@ impl App {
         proposer: Address,
         candidates: impl IntoIterator<Item = SignedTransaction>,
     ) -> Result<Result<Block, BlockError>> {
+        Ok(self
+            .build_block_reporting(parent, timestamp_ms, proposer, candidates)?
+            .map(|built| built.block))
+    }
+
+    /// Builds a block on `parent` from `candidates` (in order): drops transactions that are
+    /// oversized, for another chain, badly signed, out of nonce order or unable to pay,
+    /// stops at the chain's transaction and byte limits, executes the rest and fills in the
+    /// transaction and state roots. The block is remembered for [`App::finalize_block`].
+    /// The transactions execution rejected (bad nonce, cannot pay) are reported with the
+    /// block, so a mempool can evict them rather than offer them to every later build.
+    ///
+    /// `timestamp_ms` is raised to the parent's if it is lower.
+    ///
+    /// # Errors
+    /// Outer: fatal errors. Inner: [`BlockError::UnknownParent`] if `parent` is neither the
+    /// committed tip nor an executed block.
+    pub fn build_block_reporting(
+        &self,
+        parent: &Block,
+        timestamp_ms: u64,
+        proposer: Address,
+        candidates: impl IntoIterator<Item = SignedTransaction>,
+    ) -> Result<Result<BuiltBlock, BlockError>> {
         let ancestors = match self.ancestry(parent)? {
             Ok(a) => a,
             Err(e) => return Ok(Err(e)),
@@ -551,7 +584,10 @@ impl App {
             "built block"
         );
         self.remember(&block, executed.changes, executed.delta, executed.receipts);
-        Ok(Ok(block))
+        Ok(Ok(BuiltBlock {
+            block,
+            dropped: executed.dropped,
+        }))
     }
 
     fn remember(

@@ -57,7 +57,7 @@ mod app;
 mod error;
 mod sigcache;
 
-pub use app::{Account, App, FinalizeOutcome, MAX_NONCE_GAP};
+pub use app::{Account, App, BuiltBlock, FinalizeOutcome, MAX_NONCE_GAP};
 pub use counterweight_state::TxError;
 pub use counterweight_storage::{StateProof, verify_state_proof};
 pub use error::{BlockError, Error, Result};

@@ -2,9 +2,9 @@
 
 use crate::{
     error::{Error, Result},
-    mempool::{Mempool, MempoolError},
+    mempool::{DropReason, Mempool, MempoolError, SenderState},
 };
-use counterweight_app::{App, BlockError, FinalizeOutcome};
+use counterweight_app::{App, BlockError, BuiltBlock, FinalizeOutcome, TxError};
 use counterweight_blobs::BlobStore;
 use counterweight_consensus::Verdict;
 use counterweight_rpc::{
@@ -32,6 +32,8 @@ struct Inflight {
     parent: Hash,
     height: u64,
     txs: Vec<Hash>,
+    /// Each sender's next nonce after this block.
+    next_nonces: BTreeMap<Address, u64>,
 }
 
 struct Shared {
@@ -106,10 +108,15 @@ impl Chain {
         app.check_tx(&tx)
             .map_err(Admission::Fault)?
             .map_err(Admission::Rejected)?;
-        let next_nonce = app.account(&tx.tx.sender).map_err(Admission::Fault)?.nonce;
         self.shared
             .mempool
-            .insert(tx, next_nonce)
+            .insert_with(tx, |sender| {
+                app.account(sender).map(|a| SenderState {
+                    next_nonce: a.nonce,
+                    balance: a.balance,
+                })
+            })
+            .map_err(Admission::Fault)?
             .map_err(Admission::Mempool)
     }
 
@@ -136,6 +143,26 @@ impl Chain {
         self.shared.events.subscribe()
     }
 
+    /// Evict what the builder dropped (audit H1): it would otherwise be offered, and dropped,
+    /// by every later build.
+    fn evict_dropped(&self, dropped: &[(Hash, TxError)]) {
+        if dropped.is_empty() {
+            return;
+        }
+        let reasons: Vec<(Hash, DropReason)> = dropped
+            .iter()
+            .map(|(hash, error)| {
+                let reason = match error {
+                    TxError::NonceStale { .. } | TxError::NonceFuture { .. } => DropReason::Nonce,
+                    _ => DropReason::Other,
+                };
+                (*hash, reason)
+            })
+            .collect();
+        let evicted = self.shared.mempool.evict_dropped(&reasons);
+        debug!(target: "node::mempool", dropped = dropped.len(), evicted, "evicted dropped transactions");
+    }
+
     fn record_inflight(&self, block: &Block) {
         let mut inflight = lock(&self.shared.inflight);
         inflight.insert(
@@ -144,20 +171,32 @@ impl Chain {
                 parent: block.header.parent,
                 height: block.header.height.0,
                 txs: block.txs.iter().map(SignedTransaction::hash).collect(),
+                next_nonces: block.txs.iter().fold(BTreeMap::new(), |mut next, stx| {
+                    let after = stx.tx.nonce.saturating_add(1);
+                    let slot = next.entry(stx.tx.sender).or_insert(after);
+                    *slot = (*slot).max(after);
+                    next
+                }),
             },
         );
     }
 
-    /// Transactions in `parent` and its unfinalized ancestors.
-    fn pending_in_ancestry(&self, parent: &Hash) -> BTreeSet<Hash> {
+    /// Transactions in `parent` and its unfinalized ancestors, and the next nonce of each of
+    /// their senders after them.
+    fn pending_in_ancestry(&self, parent: &Hash) -> (BTreeSet<Hash>, BTreeMap<Address, u64>) {
         let inflight = lock(&self.shared.inflight);
-        let mut out = BTreeSet::new();
+        let mut txs = BTreeSet::new();
+        let mut next = BTreeMap::new();
         let mut cursor = *parent;
         while let Some(entry) = inflight.get(&cursor) {
-            out.extend(entry.txs.iter().copied());
+            txs.extend(entry.txs.iter().copied());
+            for (sender, n) in &entry.next_nonces {
+                let slot = next.entry(*sender).or_insert(*n);
+                *slot = (*slot).max(*n);
+            }
             cursor = entry.parent;
         }
-        out
+        (txs, next)
     }
 }
 
@@ -212,18 +251,19 @@ impl counterweight_consensus::Ledger for Chain {
         timestamp_ms: u64,
         proposer: [u8; 32],
     ) -> Result<Verdict<Block>, Self::Error> {
-        let exclude = self.pending_in_ancestry(&parent.digest());
-        let candidates = self
-            .shared
-            .mempool
-            .candidates(self.shared.max_block_txs, &exclude);
-        match self.shared.app.build_block(
+        let (exclude, ancestry_next) = self.pending_in_ancestry(&parent.digest());
+        let candidates =
+            self.shared
+                .mempool
+                .candidates(self.shared.max_block_txs, &exclude, &ancestry_next);
+        match self.shared.app.build_block_reporting(
             parent,
             timestamp_ms.max(parent.header.timestamp_ms),
             Address(proposer),
             candidates,
         )? {
-            Ok(block) => {
+            Ok(BuiltBlock { block, dropped, .. }) => {
+                self.evict_dropped(&dropped);
                 self.record_inflight(&block);
                 Ok(Verdict::Valid(block))
             }
@@ -388,5 +428,6 @@ const fn mempool_reason(e: &MempoolError) -> &'static str {
         MempoolError::NonceTaken { .. } => "nonce_taken",
         MempoolError::AccountFull { .. } => "account_full",
         MempoolError::Full => "mempool_full",
+        MempoolError::QueueUnpayable { .. } => "queue_exceeds_balance",
     }
 }

@@ -61,7 +61,8 @@ pub struct MempoolConfig {
     pub max_bytes: usize,
     /// Most transactions held for one sender.
     pub max_txs_per_account: usize,
-    /// How far ahead of the committed nonce a sender may queue.
+    /// How far ahead of the committed nonce a sender may queue: at most the app's
+    /// `MAX_NONCE_GAP` (the default), so the pool holds nothing `check_tx` would refuse.
     pub max_nonce_gap: u64,
 }
 
@@ -71,7 +72,7 @@ impl Default for MempoolConfig {
             max_txs: 200_000,
             max_bytes: 256 * 1024 * 1024,
             max_txs_per_account: 1_024,
-            max_nonce_gap: 1_024,
+            max_nonce_gap: counterweight_app::MAX_NONCE_GAP,
         }
     }
 }
@@ -171,6 +172,13 @@ impl NodeConfig {
         if m.max_txs == 0 || m.max_bytes == 0 || m.max_txs_per_account == 0 {
             return Err(Error::Config("mempool limits must be positive".into()));
         }
+        if m.max_nonce_gap > counterweight_app::MAX_NONCE_GAP {
+            return Err(Error::Config(format!(
+                "mempool.max_nonce_gap {} exceeds the chain's limit {}; lower it",
+                m.max_nonce_gap,
+                counterweight_app::MAX_NONCE_GAP
+            )));
+        }
         if self.consensus.leader_timeout_ms == 0 || self.consensus.certification_timeout_ms == 0 {
             return Err(Error::Config("consensus timeouts must be positive".into()));
         }
@@ -203,5 +211,17 @@ mod tests {
         assert!(NodeConfig::from_toml("[rpc]\nlisten = \"127.0.0.1:1\"\nbogus = 1\n").is_err());
         assert!(NodeConfig::from_toml("[mempool]\nmax_txs = 0\n").is_err());
         assert!(NodeConfig::from_toml("[p2p]\nlisten = \"nope\"\n").is_err());
+    }
+
+    #[test]
+    fn nonce_gap_may_only_be_lowered_below_the_apps() {
+        // Audit L7.
+        let gap = counterweight_app::MAX_NONCE_GAP;
+        assert_eq!(NodeConfig::default().mempool.max_nonce_gap, gap);
+        assert!(
+            NodeConfig::from_toml(&format!("[mempool]\nmax_nonce_gap = {}\n", gap + 1)).is_err()
+        );
+        let lower = NodeConfig::from_toml("[mempool]\nmax_nonce_gap = 16\n").unwrap();
+        assert_eq!(lower.mempool.max_nonce_gap, 16);
     }
 }

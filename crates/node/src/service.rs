@@ -67,6 +67,14 @@ pub fn validator_keys(genesis: &Genesis) -> Result<Vec<ed25519::PublicKey>> {
         .map_err(|e| Error::Genesis(format!("bad validator key: {e}")))
 }
 
+/// The p2p frame limit of a network of `validators`: the largest consensus message, block
+/// or gossip batch.
+pub fn p2p_max_message_size(validators: usize) -> usize {
+    counterweight_consensus::max_consensus_message_size(validators)
+        .max(counterweight_types::MAX_BLOCK_BYTES + 1024 * 1024)
+        .max(gossip::max_gossip_message_size())
+}
+
 /// Open the app in `home` and a mempool restored from the last graceful shutdown.
 ///
 /// # Errors
@@ -189,10 +197,7 @@ async fn serve(
             ))
         })
         .collect::<Result<Vec<_>>>()?;
-    let max_message = counterweight_consensus::max_consensus_message_size(validators.len())
-        .max(counterweight_types::MAX_BLOCK_BYTES + 1024 * 1024)
-        .max(gossip::max_gossip_message_size().min(16 * 1024 * 1024));
-    let max_message = u32::try_from(max_message).unwrap_or(u32::MAX);
+    let max_message = u32::try_from(p2p_max_message_size(validators.len())).unwrap_or(u32::MAX);
     let p2p_cfg = discovery::Config::local(
         Cups::<_, ChaCha20Poly1305>::new(
             Sake {

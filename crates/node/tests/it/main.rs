@@ -1,0 +1,4 @@
+//! Integration tests of the node's public API.
+
+mod mempool;
+mod devnet;

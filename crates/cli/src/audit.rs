@@ -251,7 +251,7 @@ pub fn verify(anchored: &AnchoredProof) -> anyhow::Result<Verified> {
         .context("the state proof's root is not a hash")?;
     let key = hexutil::decode(&state.key).context("the state key is not hex")?;
     let proof = hexutil::decode(&state.proof).context("the state proof is not hex")?;
-    counterweight_storage::verify_state_proof(&state_root, &key, value.as_deref(), &proof)
+    counterweight_storage_api::verify_state_proof(&state_root, &key, value.as_deref(), &proof)
         .context("the state proof is invalid")?;
     Ok(Verified {
         entry: anchored.audit.entry.clone(),

@@ -151,7 +151,7 @@ fn verify_state(
         .transpose()
         .context("the node sent a malformed value")?;
     let proof = hexutil::decode(&reply.proof).context("the node sent a malformed proof")?;
-    counterweight_storage::verify_state_proof(&root, &key, value.as_deref(), &proof)
+    counterweight_storage_api::verify_state_proof(&root, &key, value.as_deref(), &proof)
         .context("the node's state proof does not verify")?;
     let header = client.block(Some(reply.height))?.header;
     if header.state_root != reply.root {

@@ -10,8 +10,8 @@ use counterweight_rpc_api::{StateProofResponse, hexutil};
 use counterweight_types::Hash;
 use serde::{Deserialize, Serialize};
 
-use crate::{Global, Output};
 use crate::chain_opts::RpcOpt;
+use crate::{Global, Output};
 
 /// Largest proof file read by `verify`, in bytes.
 const MAX_PROOF_FILE_BYTES: u64 = 1024 * 1024;

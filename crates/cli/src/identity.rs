@@ -417,12 +417,7 @@ fn verify(args: &Args, a: &VerifyArgs) -> anyhow::Result<Output> {
 /// (with the module's message and code), or a credential that does not verify.
 pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
     match &args.command {
-        Command::Register(from) => send(
-            &args,
-            from,
-            &IdentityCall::Register,
-            "registered DID",
-        ),
+        Command::Register(from) => send(&args, from, &IdentityCall::Register, "registered DID"),
         Command::Show(a) => show(&args, &a.who),
         Command::Rotate(a) => {
             let new_key = resolve(&a.new_key, &args.home)?;

@@ -9,8 +9,8 @@ use counterweight_crypto::SigningKey;
 use serde::Serialize;
 
 use crate::chain_opts::HomeOpt;
-use crate::{Global, Output};
 use crate::keystore::parse_secret;
+use crate::{Global, Output};
 
 /// Manage account keys (ed25519) in the home directory's keystore.
 #[derive(Debug, ClapArgs)]

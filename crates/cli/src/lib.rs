@@ -19,6 +19,8 @@ pub mod audit;
 pub mod bench_chain;
 pub mod chain_opts;
 pub mod coop;
+// The demo narrates its steps on stdout until it returns an `Output` like the other commands.
+#[allow(clippy::print_stdout)]
 pub mod demo;
 pub mod devnet;
 pub mod fl_sim;

@@ -17,10 +17,10 @@ use counterweight_types::{Call, Hash};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{Global, Output};
 use crate::chain_opts::{HomeOpt, RpcOpt};
 use crate::query::resolve_address;
 use crate::tx::Signer;
+use crate::{Global, Output};
 
 /// Manage models in the on-chain registry and their weights in the nodes' blob stores.
 #[derive(Debug, ClapArgs)]
@@ -303,14 +303,12 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
                     licence: a.licence,
                 },
             )?;
-            report(
-                &Sent {
-                    tx_hash,
-                    repo: Some(id.to_hex()),
-                    version: None,
-                    weights_hash: None,
-                },
-            )
+            report(&Sent {
+                tx_hash,
+                repo: Some(id.to_hex()),
+                version: None,
+                weights_hash: None,
+            })
         }
         ModelCommand::Push(a) => {
             let bytes = read_file(&a.file)?;
@@ -347,14 +345,12 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
                 },
             });
             let tx_hash = send(&mut signer, &call)?;
-            report(
-                &Sent {
-                    tx_hash,
-                    repo: Some(a.repo.to_hex()),
-                    version: Some(id.to_hex()),
-                    weights_hash: Some(weights_hash.to_hex()),
-                },
-            )
+            report(&Sent {
+                tx_hash,
+                repo: Some(a.repo.to_hex()),
+                version: Some(id.to_hex()),
+                weights_hash: Some(weights_hash.to_hex()),
+            })
         }
         ModelCommand::Fork(a) => {
             let source = query(&client, "version", &a.version)?;
@@ -372,14 +368,12 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
                     name: a.name,
                 },
             )?;
-            report(
-                &Sent {
-                    tx_hash,
-                    repo: Some(repo.to_hex()),
-                    version: Some(version.to_hex()),
-                    weights_hash: source["weights_hash"].as_str().map(str::to_owned),
-                },
-            )
+            report(&Sent {
+                tx_hash,
+                repo: Some(repo.to_hex()),
+                version: Some(version.to_hex()),
+                weights_hash: source["weights_hash"].as_str().map(str::to_owned),
+            })
         }
         ModelCommand::AddMaintainer(a) => {
             let maintainer = resolve_address(&a.maintainer, &a.from.home)?;
@@ -391,14 +385,12 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
                     maintainer,
                 },
             )?;
-            report(
-                &Sent {
-                    tx_hash,
-                    repo: Some(a.repo.to_hex()),
-                    version: None,
-                    weights_hash: None,
-                },
-            )
+            report(&Sent {
+                tx_hash,
+                repo: Some(a.repo.to_hex()),
+                version: None,
+                weights_hash: None,
+            })
         }
         ModelCommand::Show(a) => {
             let shown = match query_as::<Option<Version>>(&client, "version", &a.id)? {
@@ -619,7 +611,15 @@ mod tests {
 
     #[test]
     fn prints_fixed_point_metrics_as_the_decimals_they_were_parsed_from() {
-        for text in ["0.9731", "12", "-1.5", "0.25", "0", "-0.000001", "123456.000001"] {
+        for text in [
+            "0.9731",
+            "12",
+            "-1.5",
+            "0.25",
+            "0",
+            "-0.000001",
+            "123456.000001",
+        ] {
             let value = parse_fixed(text).expect("parses");
             assert_eq!(fixed_text(value), text, "{value}");
         }

@@ -12,8 +12,8 @@ use counterweight_types::{Address, Hash, Height};
 use serde::Serialize;
 
 use crate::chain_opts::{HomeOpt, RpcOpt};
-use crate::{Global, Output};
 use crate::keystore::Keystore;
+use crate::{Global, Output};
 
 /// Read chain state from a node.
 #[derive(Debug, ClapArgs)]

@@ -9,8 +9,8 @@ use counterweight_types::Hash;
 use serde::Serialize;
 
 use crate::chain_opts::RpcOpt;
-use crate::{Global, Output};
 use crate::transfer::{check_receipt, wait_for};
+use crate::{Global, Output};
 
 /// Largest file read by `--file`, in bytes (twice the node's body limit: the node decides).
 const MAX_FILE_BYTES: u64 = 1024 * 1024;

@@ -10,8 +10,8 @@ use counterweight_types::{Call, ChainId, Hash, SignedTransaction, Transaction};
 use serde::Serialize;
 
 use crate::chain_opts::{HomeOpt, RpcOpt};
-use crate::{Global, Output};
 use crate::query::resolve_address;
+use crate::{Global, Output};
 
 /// How often `--wait` asks for the transaction's status.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);

@@ -8,8 +8,8 @@ use counterweight_rpc_api::{BlockEvent, Error as RpcError};
 use serde::Serialize;
 
 use crate::chain_opts::RpcOpt;
-use crate::{Global, Output};
 use crate::query::render_receipt;
+use crate::{Global, Output};
 
 /// Follow finalized blocks over the node's event stream (until interrupted).
 #[derive(Debug, ClapArgs)]

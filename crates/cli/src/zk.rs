@@ -300,7 +300,11 @@ fn register(a: RegisterArgs, store: &Store) -> anyhow::Result<Output> {
         samples.len()
     );
     if let Some((t, n)) = test {
-        let _ = writeln!(text, "            {:.2}% on {n} held-out test samples", t * 100.0);
+        let _ = writeln!(
+            text,
+            "            {:.2}% on {n} held-out test samples",
+            t * 100.0
+        );
     }
     let _ = write!(text, "stored in   {}", dir.display());
     Ok(Output::with_text(&registered, text)?)

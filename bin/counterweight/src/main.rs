@@ -1,7 +1,8 @@
 //! The one `counterweight` binary: parse arguments, install tracing, run a command, map errors
 //! to exit codes.
 //!
-//! Exit codes: 0 success, 1 any error (printed as one line), 2 usage error (clap).
+//! Exit codes: 0 success (also when stdout is closed early, as by `| head`), 1 any error
+//! (printed as one line), 2 usage error (clap).
 
 use std::process::ExitCode;
 
@@ -19,13 +20,20 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     counterweight_cli::init_tracing(&cli.global);
-    match counterweight_cli::run(cli) {
+    let shell = cli.global.shell();
+    let printed = counterweight_cli::run(cli)
+        .and_then(|output| shell.print(&output).map_err(anyhow::Error::from));
+    match printed {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            // The one place the binary reports an error: a line on stderr.
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {err:#}");
+            }
             ExitCode::from(1)
         }
     }

@@ -10,8 +10,8 @@ use counterweight_rpc_api::{StateProofResponse, hexutil};
 use counterweight_types::Hash;
 use serde::{Deserialize, Serialize};
 
-use crate::Global;
-use crate::chain_opts::{RpcOpt, print_json, print_text};
+use crate::chain_opts::RpcOpt;
+use crate::{Global, Output};
 
 /// Largest proof file read by `verify`, in bytes.
 const MAX_PROOF_FILE_BYTES: u64 = 1024 * 1024;
@@ -96,32 +96,28 @@ pub struct Verified {
 ///
 /// # Errors
 /// An unreachable node, an unknown event, or a proof that does not verify.
-pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
-    match args.command {
+pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
+    let output = match args.command {
         AuditCommand::Status { rpc } => {
             let client = rpc.client()?;
             let status: serde_json::Value = client.query_json(AUDIT_MODULE.0, "status", &[])?;
-            if global.json {
-                return print_json(&status);
-            }
-            print_text(&format!(
+            let text = format!(
                 "audit log: {} entries, root {}",
                 status["leaves"],
                 status["root"].as_str().unwrap_or("?")
-            ))
+            );
+            Output::with_text(&status, text)?
         }
         AuditCommand::Tx { rpc, tx } => {
             let client = rpc.client()?;
             let entries: Vec<EntryView> =
                 client.query_json(AUDIT_MODULE.0, &format!("tx/{tx}"), &[])?;
-            if global.json {
-                return print_json(&entries);
-            }
-            if entries.is_empty() {
-                return print_text(&format!("transaction {tx} wrote no audit entries"));
-            }
-            let lines: Vec<String> = entries.iter().map(describe).collect();
-            print_text(&lines.join("\n"))
+            let text = if entries.is_empty() {
+                format!("transaction {tx} wrote no audit entries")
+            } else {
+                entries.iter().map(describe).collect::<Vec<_>>().join("\n")
+            };
+            Output::with_text(&entries, text)?
         }
         AuditCommand::Prove {
             rpc,
@@ -135,26 +131,21 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             match out {
                 Some(path) => {
                     write_atomically(&path, text.as_bytes())?;
-                    if global.json {
-                        return print_json(&anchored);
-                    }
-                    print_text(&format!(
+                    let text = format!(
                         "{}\nproof written to {} (check it offline with `counterweight audit verify {}`)",
                         describe(&anchored.audit.entry),
                         path.display(),
                         path.display()
-                    ))
+                    );
+                    Output::with_text(&anchored, text)?
                 }
-                None => print_text(&text),
+                None => Output::with_text(&anchored, text)?,
             }
         }
         AuditCommand::Verify { file } => {
             let anchored = read_proof(&file)?;
             let verified = verify(&anchored)?;
-            if global.json {
-                return print_json(&verified);
-            }
-            print_text(&format!(
+            let text = format!(
                 "valid: {}\n  is entry {} of the audit log whose root over {} entries is {}\n  and that root is in the chain state {} at height {}",
                 describe(&verified.entry),
                 verified.entry.index,
@@ -162,9 +153,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 verified.audit_root,
                 verified.state_root,
                 verified.height
-            ))
+            );
+            Output::with_text(&verified, text)?
         }
-    }
+    };
+    Ok(output)
 }
 
 /// One line about an entry.
@@ -251,7 +244,7 @@ pub fn verify(anchored: &AnchoredProof) -> anyhow::Result<Verified> {
         .context("the state proof's root is not a hash")?;
     let key = hexutil::decode(&state.key).context("the state key is not hex")?;
     let proof = hexutil::decode(&state.proof).context("the state proof is not hex")?;
-    counterweight_storage::verify_state_proof(&state_root, &key, value.as_deref(), &proof)
+    counterweight_storage_api::verify_state_proof(&state_root, &key, value.as_deref(), &proof)
         .context("the state proof is invalid")?;
     Ok(Verified {
         entry: anchored.audit.entry.clone(),

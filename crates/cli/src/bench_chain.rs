@@ -27,7 +27,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::Global;
+use crate::{Global, Output};
 
 /// Finalized height every validator must reach before the first submission.
 const WARM_HEIGHT: u64 = 2;
@@ -106,35 +106,35 @@ pub struct BenchReport {
     pub blocks: u64,
 }
 
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} validator(s), {}: {} of {} transfers finalized in {:.2} s",
+            self.validators, self.mode, self.finalized, self.submitted, self.elapsed_secs
+        )?;
+        writeln!(
+            f,
+            "finalized throughput: {:.0} tx/s over {} blocks",
+            self.finalized_tps, self.blocks
+        )?;
+        write!(
+            f,
+            "submit-to-finality latency: p50 {:.0} ms, p99 {:.0} ms",
+            self.p50_ms, self.p99_ms
+        )
+    }
+}
+
 /// Run `counterweight bench ...`.
 ///
 /// # Errors
 /// Setup failures, or when nothing finalizes.
-pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
     match args.command {
         BenchCommand::Chain(chain) => {
             let report = bench_chain(&chain)?;
-            if global.json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                println!(
-                    "{} validator(s), {}: {} of {} transfers finalized in {:.2} s",
-                    report.validators,
-                    report.mode,
-                    report.finalized,
-                    report.submitted,
-                    report.elapsed_secs
-                );
-                println!(
-                    "finalized throughput: {:.0} tx/s over {} blocks",
-                    report.finalized_tps, report.blocks
-                );
-                println!(
-                    "submit-to-finality latency: p50 {:.0} ms, p99 {:.0} ms",
-                    report.p50_ms, report.p99_ms
-                );
-            }
-            Ok(())
+            Ok(Output::new(&report)?)
         }
     }
 }

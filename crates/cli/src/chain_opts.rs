@@ -48,10 +48,8 @@ impl RpcOpt {
     }
 }
 
-/// Print `value` as one line of JSON on stdout.
-///
-/// # Errors
-/// Serialization or a closed stdout.
+// Used by learn/demo until merge: every other command returns an `Output` instead.
+#[doc(hidden)]
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     use std::io::Write as _;
     let text = serde_json::to_string(value).context("cannot encode output")?;
@@ -61,10 +59,8 @@ pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Print human-readable text on stdout (a newline is added if missing).
-///
-/// # Errors
-/// A closed stdout (the binary treats a broken pipe as success).
+// Used by learn/demo until merge: every other command returns an `Output` instead.
+#[doc(hidden)]
 pub fn print_text(text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();

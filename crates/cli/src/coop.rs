@@ -18,8 +18,8 @@ use counterweight_types::{Address, Call, Hash};
 use serde::Serialize;
 
 use crate::{
-    Global,
-    chain_opts::{HomeOpt, RpcOpt, print_json, print_text},
+    Global, Output,
+    chain_opts::{HomeOpt, RpcOpt},
     query::resolve_address,
     tx::Signer,
 };
@@ -407,8 +407,7 @@ fn send(
     from: &FromArg,
     call: CoopCall,
     action: &'static str,
-    global: &Global,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Output> {
     let mut signer = signer(args, from)?;
     let receipt = signer.send_and_wait(Call {
         module: COOP_MODULE,
@@ -421,9 +420,6 @@ fn send(
         proposal: event_attr(&receipt, "proposal"),
         receipt: &receipt,
     };
-    if global.json {
-        return print_json(&outcome);
-    }
     let mut text = format!(
         "{action}: tx {} final at height {}",
         receipt.tx_hash, receipt.height
@@ -434,7 +430,7 @@ fn send(
             let _ = write!(text, " {k}={v}");
         }
     }
-    print_text(&text)
+    Ok(Output::with_text(&outcome, text)?)
 }
 
 fn address(text: &str, home: &HomeOpt) -> anyhow::Result<Address> {
@@ -458,7 +454,7 @@ fn read_credential(path: &Path) -> anyhow::Result<Vec<u8>> {
 /// # Errors
 /// A missing key or file, bad arguments, an unreachable node, or a call the chain refused
 /// (with the module's message and code).
-pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
     match &args.command {
         Command::Create(a) => {
             let rules = a.rules.to_rules(&args.home)?;
@@ -466,7 +462,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 name: a.name.clone(),
                 rules,
             };
-            send(&args, &a.from, call, "created coop", global)
+            send(&args, &a.from, call, "created coop")
         }
         Command::Join(a) => {
             let credential = a.credential.as_deref().map(read_credential).transpose()?;
@@ -474,14 +470,13 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 coop: a.coop.coop,
                 credential,
             };
-            send(&args, &a.coop.from, call, "join", global)
+            send(&args, &a.coop.from, call, "join")
         }
         Command::Leave(a) => send(
             &args,
             &a.from,
             CoopCall::Leave { coop: a.coop },
             "left coop",
-            global,
         ),
         Command::CommitDataset(a) => {
             let (root, records, schema) = dataset_root_of_csv(&a.data)
@@ -493,21 +488,20 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 records,
                 consent: consent_of(&a.consent),
             };
-            send(&args, &a.coop.from, call, "committed dataset", global)
+            send(&args, &a.coop.from, call, "committed dataset")
         }
         Command::Consent(a) => {
             let call = CoopCall::SetConsent {
                 dataset: a.dataset.dataset,
                 consent: consent_of(&a.consent),
             };
-            send(&args, &a.dataset.from, call, "changed consent", global)
+            send(&args, &a.dataset.from, call, "changed consent")
         }
         Command::RevokeConsent(a) => send(
             &args,
             &a.from,
             CoopCall::RevokeConsent { dataset: a.dataset },
             "revoked consent",
-            global,
         ),
         Command::Propose(a) => {
             let kind = match &a.kind {
@@ -530,14 +524,14 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 coop: a.coop.coop,
                 kind,
             };
-            send(&args, &a.coop.from, call, "proposed", global)
+            send(&args, &a.coop.from, call, "proposed")
         }
         Command::Vote(a) => {
             let call = CoopCall::Vote {
                 proposal: a.proposal.proposal,
                 yes: a.choice == Choice::Yes,
             };
-            send(&args, &a.proposal.from, call, "voted", global)
+            send(&args, &a.proposal.from, call, "voted")
         }
         Command::Execute(a) => send(
             &args,
@@ -546,14 +540,13 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 proposal: a.proposal,
             },
             "executed",
-            global,
         ),
         Command::Deposit(a) => {
             let call = CoopCall::Deposit {
                 coop: a.coop.coop,
                 amount: a.amount,
             };
-            send(&args, &a.coop.from, call, "deposited", global)
+            send(&args, &a.coop.from, call, "deposited")
         }
         Command::Show(a) => {
             let bytes = args
@@ -565,11 +558,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             if value.is_null() {
                 bail!("no {} {}", a.what.path(), a.id);
             }
-            if global.json {
-                print_json(&value)
-            } else {
-                print_text(&serde_json::to_string_pretty(&value)?)
-            }
+            let text = serde_json::to_string_pretty(&value)?;
+            Ok(Output::with_text(&value, text)?)
         }
     }
 }

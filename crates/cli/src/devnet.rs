@@ -5,10 +5,11 @@ use clap::Args as ClapArgs;
 use counterweight_crypto::SigningKey;
 use counterweight_node::{Home, NodeConfig, keys, service};
 use counterweight_types::{Address, ChainId, Genesis, GenesisAccount, Params};
-use std::path::PathBuf;
+use serde::Serialize;
+use std::{fmt, path::PathBuf};
 
 use crate::{
-    Global,
+    Global, Output,
     keystore::{Keystore, default_home},
     node_cmd::{Overrides, load_config},
 };
@@ -82,7 +83,7 @@ pub fn init_home(
 ///
 /// # Errors
 /// Bad configuration, I/O errors or a fatal node error.
-pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+pub fn run(args: Args, global: &Global) -> anyhow::Result<Output> {
     let root = match args.home {
         Some(home) => home,
         None => default_home()?,
@@ -96,45 +97,59 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         Some(init_home(&home, args.accounts, args.balance)?)
     };
     let config = load_config(&home, &args.overrides)?;
-    let json = global.json;
+    let shell = global.shell();
     let root = home.root().to_path_buf();
     let accounts = Keystore::in_home(home.root())
         .list()
         .unwrap_or_default()
         .into_iter()
-        .map(|entry| (entry.name, entry.address))
+        .map(|entry| DevAccount {
+            name: entry.name,
+            address: entry.address.to_hex(),
+        })
         .collect::<Vec<_>>();
     service::run(&home, config, move |ready| {
-        if json {
-            let accounts: Vec<_> = accounts
-                .iter()
-                .map(|(name, address)| serde_json::json!({ "name": name, "address": address.to_hex() }))
-                .collect();
-            println!(
-                "{}",
-                serde_json::json!({
-                    "rpc": format!("http://{}", ready.rpc),
-                    "home": root,
-                    "created": created.is_some(),
-                    "accounts": accounts,
-                })
-            );
-        } else {
-            println!("devnet running (home {})", root.display());
-            println!("rpc: http://{}", ready.rpc);
-            if created.is_some() {
-                println!(
-                    "created funded dev accounts in {}:",
-                    root.join("keys").display()
-                );
-            } else {
-                println!("dev accounts in {}:", root.join("keys").display());
-            }
-            for (name, address) in &accounts {
-                println!("  {name}  {}", address.to_hex());
-            }
-            println!("stop with Ctrl-C; state is kept for the next start");
-        }
+        let ready = DevnetReady {
+            rpc: format!("http://{}", ready.rpc),
+            home: root,
+            created: created.is_some(),
+            accounts,
+        };
+        // A closed stdout must not stop the devnet; the node logs its own lifecycle.
+        let _ = shell.stream(&ready);
     })?;
-    Ok(())
+    Ok(Output::nothing())
+}
+
+/// What a devnet prints once it serves: where to reach it and its funded accounts.
+#[derive(Debug, Serialize)]
+struct DevnetReady {
+    rpc: String,
+    home: PathBuf,
+    created: bool,
+    accounts: Vec<DevAccount>,
+}
+
+/// A dev account in the devnet's keystore.
+#[derive(Debug, Serialize)]
+struct DevAccount {
+    name: String,
+    address: String,
+}
+
+impl fmt::Display for DevnetReady {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "devnet running (home {})", self.home.display())?;
+        writeln!(f, "rpc: {}", self.rpc)?;
+        let keys = self.home.join("keys");
+        if self.created {
+            writeln!(f, "created funded dev accounts in {}:", keys.display())?;
+        } else {
+            writeln!(f, "dev accounts in {}:", keys.display())?;
+        }
+        for account in &self.accounts {
+            writeln!(f, "  {}  {}", account.name, account.address)?;
+        }
+        write!(f, "stop with Ctrl-C; state is kept for the next start")
+    }
 }

@@ -1,5 +1,6 @@
 //! `counterweight fl`: federated-learning simulations on real data, in-process.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -11,7 +12,7 @@ use counterweight_train::{
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::Global;
+use crate::{Global, Output};
 
 /// Federated learning: simulate a federation, measure robustness to poisoning.
 #[derive(Debug, ClapArgs)]
@@ -165,7 +166,7 @@ pub struct RobustnessArgs {
 ///
 /// # Errors
 /// Bad options, unreadable data, or a failed simulation.
-pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+pub fn run(args: Args, global: &Global) -> anyhow::Result<Output> {
     match args.command {
         FlCommand::Simulate(a) => run_simulate(*a, global),
         FlCommand::Robustness(a) => run_robustness(a, global),
@@ -248,7 +249,7 @@ fn progress(rounds: usize, hidden: bool) -> ProgressBar {
     pb
 }
 
-fn run_simulate(a: SimulateArgs, global: &Global) -> anyhow::Result<()> {
+fn run_simulate(a: SimulateArgs, global: &Global) -> anyhow::Result<Output> {
     let data = load_dataset(&a)?;
     let config = simulate_config(&a)?;
     if let Some(dir) = a.plot.as_deref().and_then(|p| p.parent())
@@ -278,22 +279,18 @@ fn run_simulate(a: SimulateArgs, global: &Global) -> anyhow::Result<()> {
         let png = plot_png(&report.rounds, &title, 800, 480).context("--plot")?;
         std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))?;
     }
-    if global.json {
-        println!("{json}");
-    } else {
-        print_summary(&report);
-        if let Some(out) = &a.out {
-            println!("result written to {}", out.display());
-        }
-        if let Some(path) = &a.plot {
-            println!("plot written to {}", path.display());
-        }
+    let mut text = summary(&report);
+    if let Some(out) = &a.out {
+        let _ = write!(text, "\nresult written to {}", out.display());
     }
-    Ok(())
+    if let Some(path) = &a.plot {
+        let _ = write!(text, "\nplot written to {}", path.display());
+    }
+    Ok(Output::with_text(&report, text)?)
 }
 
-fn print_summary(r: &SimulationReport) {
-    println!(
+fn summary(r: &SimulationReport) -> String {
+    let mut text = format!(
         "{}: {} clients ({} split), {} rounds of {}, {} parameters",
         r.dataset,
         r.client_samples.len(),
@@ -302,8 +299,9 @@ fn print_summary(r: &SimulationReport) {
         r.config.strategy.name(),
         r.parameters
     );
-    println!(
-        "accuracy {:.4} -> {:.4}; median round {:.1} ms wall, {:.1} ms CPU; total {:.2} s wall, {:.2} s CPU; peak RSS {}",
+    let _ = write!(
+        text,
+        "\naccuracy {:.4} -> {:.4}; median round {:.1} ms wall, {:.1} ms CPU; total {:.2} s wall, {:.2} s CPU; peak RSS {}",
         r.initial.accuracy,
         r.final_accuracy,
         r.median_round_ms,
@@ -319,14 +317,15 @@ fn print_summary(r: &SimulationReport) {
             .iter()
             .map(|(c, n)| format!("client {c} in {n} rounds"))
             .collect();
-        println!("poisoning detection flagged: {}", list.join(", "));
+        let _ = write!(text, "\npoisoning detection flagged: {}", list.join(", "));
     }
     if !r.malicious.is_empty() {
-        println!("malicious clients: {:?}", r.malicious);
+        let _ = write!(text, "\nmalicious clients: {:?}", r.malicious);
     }
     if let Some(dp) = &r.dp {
-        println!(
-            "differential privacy: noise multiplier {:.3}, clip {}, epsilon {:.3} at delta {:e} ({:.0}% of updates clipped)",
+        let _ = write!(
+            text,
+            "\ndifferential privacy: noise multiplier {:.3}, clip {}, epsilon {:.3} at delta {:e} ({:.0}% of updates clipped)",
             dp.noise_multiplier,
             dp.clip_norm,
             dp.epsilon,
@@ -334,6 +333,7 @@ fn print_summary(r: &SimulationReport) {
             dp.clipped_fraction * 100.0
         );
     }
+    text
 }
 
 /// One row of the robustness table.
@@ -345,7 +345,7 @@ struct RobustnessRow {
     error: Option<String>,
 }
 
-fn run_robustness(a: RobustnessArgs, global: &Global) -> anyhow::Result<()> {
+fn run_robustness(a: RobustnessArgs, global: &Global) -> anyhow::Result<Output> {
     let data = Dataset::digits();
     let fraction = a.malicious as f64 / 10.0;
     let attacks = [
@@ -402,21 +402,17 @@ fn run_robustness(a: RobustnessArgs, global: &Global) -> anyhow::Result<()> {
     if let Some(out) = &a.out {
         std::fs::write(out, &json).with_context(|| format!("writing {}", out.display()))?;
     }
-    if global.json {
-        println!("{json}");
-        return Ok(());
-    }
-    println!(
-        "digits, 10 clients (Dirichlet 0.5), {} malicious, {} rounds: final test accuracy",
+    let mut text = format!(
+        "digits, 10 clients (Dirichlet 0.5), {} malicious, {} rounds: final test accuracy\n",
         a.malicious, a.rounds
     );
-    print!("{:<14}", "strategy");
+    let _ = write!(text, "{:<14}", "strategy");
     for (name, _) in attacks {
-        print!("{name:>14}");
+        let _ = write!(text, "{name:>14}");
     }
-    println!();
+    text.push('\n');
     for s in &strategies {
-        print!("{s:<14}");
+        let _ = write!(text, "{s:<14}");
         for (name, _) in attacks {
             let cell = rows
                 .iter()
@@ -425,14 +421,14 @@ fn run_robustness(a: RobustnessArgs, global: &Global) -> anyhow::Result<()> {
                     Some(acc) => format!("{acc:.4}"),
                     None => "refused".to_string(),
                 });
-            print!("{cell:>14}");
+            let _ = write!(text, "{cell:>14}");
         }
-        println!();
+        text.push('\n');
     }
     for r in rows.iter().filter(|r| r.error.is_some()) {
         if let Some(e) = &r.error {
-            println!("{} under {}: {e}", r.strategy, r.attack);
+            let _ = writeln!(text, "{} under {}: {e}", r.strategy, r.attack);
         }
     }
-    Ok(())
+    Ok(Output::with_text(&rows, text)?)
 }

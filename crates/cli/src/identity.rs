@@ -15,8 +15,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::{
-    Global,
-    chain_opts::{HomeOpt, RpcOpt, print_json, print_text},
+    Global, Output,
+    chain_opts::{HomeOpt, RpcOpt},
     query::resolve_address,
     tx::Signer,
 };
@@ -212,8 +212,7 @@ fn send(
     from: &FromArg,
     call: &IdentityCall,
     action: &'static str,
-    global: &Global,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Output> {
     let key = args.home.keystore()?.load(&from.from)?;
     let mut signer = Signer::new(args.rpc.client()?, key)?;
     let receipt = signer.send_and_wait(Call {
@@ -228,13 +227,11 @@ fn send(
         .clone()
         .find_map(|e| e.attributes.get("did").or(e.attributes.get("issuer")))
         .cloned();
-    if global.json {
-        return print_json(&Outcome {
-            action,
-            did,
-            receipt: &receipt,
-        });
-    }
+    let outcome = Outcome {
+        action,
+        did,
+        receipt: &receipt,
+    };
     let mut text = format!(
         "{action}: tx {} final at height {}",
         receipt.tx_hash, receipt.height
@@ -245,7 +242,7 @@ fn send(
             let _ = write!(text, " {k}={v}");
         }
     }
-    print_text(&text)
+    Ok(Output::with_text(&outcome, text)?)
 }
 
 fn latest_block_time(client: &Client) -> anyhow::Result<u64> {
@@ -262,7 +259,7 @@ fn query(client: &Client, path: &str, data: &[u8]) -> anyhow::Result<Value> {
         .with_context(|| format!("identity query {path}"))
 }
 
-fn show(args: &Args, who: &str, global: &Global) -> anyhow::Result<()> {
+fn show(args: &Args, who: &str) -> anyhow::Result<Output> {
     let client = args.rpc.client()?;
     let address = resolve(who, &args.home)?;
     let mut doc = query(&client, "did", &address.0)?;
@@ -277,10 +274,8 @@ fn show(args: &Args, who: &str, global: &Global) -> anyhow::Result<()> {
     if doc.is_null() {
         bail!("{} is not registered", did_key(&address));
     }
-    if global.json {
-        return print_json(&doc);
-    }
-    print_text(&serde_json::to_string_pretty(&doc)?)
+    let text = serde_json::to_string_pretty(&doc)?;
+    Ok(Output::with_text(&doc, text)?)
 }
 
 fn parse_claims(claims: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
@@ -294,7 +289,7 @@ fn parse_claims(claims: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
         .collect()
 }
 
-fn issue(args: &Args, a: &IssueArgs, global: &Global) -> anyhow::Result<()> {
+fn issue(args: &Args, a: &IssueArgs) -> anyhow::Result<Output> {
     let key = args.home.keystore()?.load(&a.from.from)?;
     let subject = resolve(&a.subject, &args.home)?;
     let claims = parse_claims(&a.claims)?;
@@ -340,25 +335,34 @@ fn issue(args: &Args, a: &IssueArgs, global: &Global) -> anyhow::Result<()> {
         Some(path) => {
             std::fs::write(path, &jws)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            if global.json {
-                print_json(&serde_json::json!({
-                    "issuer": did_key(&issuer),
-                    "subject": did_key(&subject),
-                    "kind": a.kind,
-                    "index": a.index,
-                    "file": path.display().to_string(),
-                }))
-            } else {
-                print_text(&format!(
-                    "issued {} for {} (status index {}) to {}",
-                    a.kind,
-                    did_key(&subject),
-                    a.index,
-                    path.display()
-                ))
-            }
+            let issued = serde_json::json!({
+                "issuer": did_key(&issuer),
+                "subject": did_key(&subject),
+                "kind": a.kind,
+                "index": a.index,
+                "file": path.display().to_string(),
+            });
+            let text = format!(
+                "issued {} for {} (status index {}) to {}",
+                a.kind,
+                did_key(&subject),
+                a.index,
+                path.display()
+            );
+            Ok(Output::with_text(&issued, text)?)
         }
-        None => print_text(&String::from_utf8_lossy(&jws)),
+        None => {
+            // People get the bare credential (to pipe into a file); `--json` wraps it.
+            let credential = String::from_utf8_lossy(&jws).into_owned();
+            let issued = serde_json::json!({
+                "issuer": did_key(&issuer),
+                "subject": did_key(&subject),
+                "kind": a.kind,
+                "index": a.index,
+                "credential": credential,
+            });
+            Ok(Output::with_text(&issued, credential)?)
+        }
     }
 }
 
@@ -371,7 +375,7 @@ fn read_credential(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn verify(args: &Args, a: &VerifyArgs, global: &Global) -> anyhow::Result<()> {
+fn verify(args: &Args, a: &VerifyArgs) -> anyhow::Result<Output> {
     let client = args.rpc.client()?;
     let credential = read_credential(&a.credential)?;
     let at = match a.at_ms {
@@ -380,9 +384,14 @@ fn verify(args: &Args, a: &VerifyArgs, global: &Global) -> anyhow::Result<()> {
     };
     let out = query(&client, &format!("verify/{at}"), &credential)?;
     let valid = out.get("valid").and_then(Value::as_bool) == Some(true);
-    if global.json {
-        print_json(&out)?;
-    } else if valid {
+    if !valid {
+        bail!(
+            "credential refused: {} (code {})",
+            out["error"].as_str().unwrap_or("unknown reason"),
+            out["code"]
+        );
+    }
+    let text = {
         let c = &out["credential"];
         let mut text = format!(
             "valid {} credential\n  issuer  {}\n  subject {}\n  id      {}",
@@ -396,16 +405,9 @@ fn verify(args: &Args, a: &VerifyArgs, global: &Global) -> anyhow::Result<()> {
                 let _ = write!(text, "\n  {k} = {}", v.as_str().unwrap_or("?"));
             }
         }
-        print_text(&text)?;
-    }
-    if !valid {
-        bail!(
-            "credential refused: {} (code {})",
-            out["error"].as_str().unwrap_or("unknown reason"),
-            out["code"]
-        );
-    }
-    Ok(())
+        text
+    };
+    Ok(Output::with_text(&out, text)?)
 }
 
 /// Run `identity`.
@@ -413,16 +415,10 @@ fn verify(args: &Args, a: &VerifyArgs, global: &Global) -> anyhow::Result<()> {
 /// # Errors
 /// A missing key or file, bad arguments, an unreachable node, a call the chain refused
 /// (with the module's message and code), or a credential that does not verify.
-pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
     match &args.command {
-        Command::Register(from) => send(
-            &args,
-            from,
-            &IdentityCall::Register,
-            "registered DID",
-            global,
-        ),
-        Command::Show(a) => show(&args, &a.who, global),
+        Command::Register(from) => send(&args, from, &IdentityCall::Register, "registered DID"),
+        Command::Show(a) => show(&args, &a.who),
         Command::Rotate(a) => {
             let new_key = resolve(&a.new_key, &args.home)?;
             send(
@@ -430,7 +426,6 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 &a.from,
                 &IdentityCall::RotateKey { new_key },
                 "rotated key",
-                global,
             )
         }
         Command::SetRecovery(a) => {
@@ -443,30 +438,29 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 delegates,
                 threshold: a.threshold,
             };
-            send(&args, &a.from, &call, "set recovery", global)
+            send(&args, &a.from, &call, "set recovery")
         }
         Command::ApproveRecovery(a) => {
             let call = IdentityCall::ApproveRecovery {
                 did_owner: resolve(&a.did, &args.home)?,
                 new_key: resolve(&a.new_key, &args.home)?,
             };
-            send(&args, &a.from, &call, "approved recovery", global)
+            send(&args, &a.from, &call, "approved recovery")
         }
         Command::IssuerRegister(a) => {
             let call = IdentityCall::RegisterIssuer {
                 name: a.name.clone(),
                 credential_types: a.credential_types.clone(),
             };
-            send(&args, &a.from, &call, "registered issuer", global)
+            send(&args, &a.from, &call, "registered issuer")
         }
-        Command::Issue(a) => issue(&args, a, global),
-        Command::Verify(a) => verify(&args, a, global),
+        Command::Issue(a) => issue(&args, a),
+        Command::Verify(a) => verify(&args, a),
         Command::Revoke(a) => send(
             &args,
             &a.from,
             &IdentityCall::Revoke { index: a.index },
             "revoked credential",
-            global,
         ),
     }
 }

@@ -8,9 +8,9 @@ use clap::{Args as ClapArgs, Subcommand};
 use counterweight_crypto::SigningKey;
 use serde::Serialize;
 
-use crate::Global;
-use crate::chain_opts::{HomeOpt, print_json, print_text};
+use crate::chain_opts::HomeOpt;
 use crate::keystore::parse_secret;
+use crate::{Global, Output};
 
 /// Manage account keys (ed25519) in the home directory's keystore.
 #[derive(Debug, ClapArgs)]
@@ -58,35 +58,32 @@ struct KeyOut<'a> {
 ///
 /// # Errors
 /// Invalid names, existing or missing keys, corrupt files, I/O errors.
-pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
     let store = args.home.keystore()?;
     match args.command {
         KeysCommand::New { name } => {
             let key = SigningKey::from_bytes(rand::random());
             store.save(&name, &key)?;
-            report_key(global, &name, &key, "created")
+            report_key(&name, &key, "created")
         }
         KeysCommand::List => {
             let keys = store.list()?;
-            if global.json {
-                let out: Vec<_> = keys
-                    .iter()
-                    .map(|k| KeyOut {
-                        name: &k.name,
-                        address: k.address.to_hex(),
-                    })
-                    .collect();
-                return print_json(&out);
-            }
-            if keys.is_empty() {
-                return print_text(&format!("no keys in {}", store.dir().display()));
-            }
-            let width = keys.iter().map(|k| k.name.len()).max().unwrap_or(0);
-            let text: String = keys
+            let out: Vec<_> = keys
                 .iter()
-                .map(|key| format!("{:width$}  {}\n", key.name, key.address))
+                .map(|k| KeyOut {
+                    name: &k.name,
+                    address: k.address.to_hex(),
+                })
                 .collect();
-            print_text(&text)
+            let text = if keys.is_empty() {
+                format!("no keys in {}", store.dir().display())
+            } else {
+                let width = keys.iter().map(|k| k.name.len()).max().unwrap_or(0);
+                keys.iter()
+                    .map(|key| format!("{:width$}  {}\n", key.name, key.address))
+                    .collect()
+            };
+            Ok(Output::with_text(&out, text)?)
         }
         KeysCommand::Import { name, secret_file } => {
             let text = match secret_file {
@@ -103,35 +100,32 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             };
             let key = parse_secret(&text)?;
             store.save(&name, &key)?;
-            report_key(global, &name, &key, "imported")
+            report_key(&name, &key, "imported")
         }
         KeysCommand::Export { name } => {
             let key = store.load(&name)?;
             let secret = hex::encode(key.to_bytes());
-            if global.json {
-                #[derive(Serialize)]
-                struct Export<'a> {
-                    name: &'a str,
-                    address: String,
-                    secret_key: String,
-                }
-                return print_json(&Export {
-                    name: &name,
-                    address: key.address().to_hex(),
-                    secret_key: secret,
-                });
+            #[derive(Serialize)]
+            struct Export<'a> {
+                name: &'a str,
+                address: String,
+                secret_key: &'a str,
             }
-            print_text(&secret)
+            let export = Export {
+                name: &name,
+                address: key.address().to_hex(),
+                secret_key: &secret,
+            };
+            Ok(Output::with_text(&export, secret.as_str())?)
         }
     }
 }
 
-fn report_key(global: &Global, name: &str, key: &SigningKey, verb: &str) -> anyhow::Result<()> {
-    if global.json {
-        return print_json(&KeyOut {
-            name,
-            address: key.address().to_hex(),
-        });
-    }
-    print_text(&format!("{verb} key {name}\naddress {}", key.address()))
+fn report_key(name: &str, key: &SigningKey, verb: &str) -> anyhow::Result<Output> {
+    let out = KeyOut {
+        name,
+        address: key.address().to_hex(),
+    };
+    let text = format!("{verb} key {name}\naddress {}", key.address());
+    Ok(Output::with_text(&out, text)?)
 }

@@ -1,19 +1,26 @@
 //! Implement the counterweight command-line interface.
 //!
 //! Every subcommand lives in its own module with an `Args` type (clap derive) and a
-//! `run(args, &Global) -> anyhow::Result<()>` function; this file only wires them together.
-//! Commands print readable output by default and machine-readable JSON with `--json`.
+//! `run(args, &Global) -> anyhow::Result<Output>` function; this file only wires them
+//! together. A command returns its result instead of printing it: the binary prints the
+//! [`Output`] once through [`Shell::print`], readable by default and as one JSON document with
+//! `--json`. Streaming commands (`watch`, `node`, `devnet`) write records through
+//! [`Shell::stream`] as they happen and return [`Output::nothing`]; progress goes to stderr.
 
 // The CLI is off the consensus path: it may read the clock and use hash maps.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 use clap::{Args, Parser, Subcommand};
 
+pub use output::{Output, Shell};
+
 // Chain client commands and the account keystore.
 pub mod audit;
 pub mod bench_chain;
 pub mod chain_opts;
 pub mod coop;
+// The demo narrates its steps on stdout until it returns an `Output` like the other commands.
+#[allow(clippy::print_stdout)]
 pub mod demo;
 pub mod devnet;
 pub mod fl_sim;
@@ -44,6 +51,13 @@ pub struct Global {
     /// Emit logs as JSON lines.
     #[arg(long, global = true)]
     pub log_json: bool,
+}
+
+impl Global {
+    /// The shell commands write through, in the chosen format.
+    pub fn shell(&self) -> Shell {
+        Shell::new(self.json)
+    }
 }
 
 /// Counterweight: decentralized intelligence on a chain no single party controls.
@@ -113,17 +127,18 @@ pub fn init_tracing(global: &Global) {
     }
 }
 
-/// Run one parsed command line.
+/// Run one parsed command line and return what it has to say; print it with
+/// [`Shell::print`].
 ///
 /// # Errors
 /// Whatever the command reports; the binary prints it as one line and exits non-zero.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+pub fn run(cli: Cli) -> anyhow::Result<Output> {
     let Cli { global, command } = cli;
     match command {
         // <arms>
-        Command::Demo(args) => demo::run(args, &global),
+        Command::Demo(args) => demo::run(args, &global).map(|()| Output::nothing()),
         Command::Model(args) => model::run(args, &global),
-        Command::Learn(args) => learn::run(args, &global),
+        Command::Learn(args) => learn::run(args, &global).map(|()| Output::nothing()),
         Command::Identity(args) => identity::run(args, &global),
         Command::Audit(args) => audit::run(args, &global),
         Command::Coop(args) => coop::run(args, &global),

@@ -1,6 +1,7 @@
 //! `counterweight model`: model repositories, versions, forks and lineage in the registry,
 //! and weights blobs moved to and from a node's blob store.
 
+use std::fmt;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -8,17 +9,18 @@ use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, Subcommand};
 use counterweight_registry::ModuleCall as _;
 use counterweight_registry::{
-    Lineage, METRIC_SCALE, Metric, Publish, REGISTRY_MODULE, RegistryCall, repo_id, version_id,
+    Lineage, METRIC_SCALE, Metric, Publish, REGISTRY_MODULE, RegistryCall, Repo, Version, repo_id,
+    version_id,
 };
 use counterweight_rpc_api::Client;
 use counterweight_types::{Call, Hash};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::Global;
-use crate::chain_opts::{HomeOpt, RpcOpt, print_json, print_text};
+use crate::chain_opts::{HomeOpt, RpcOpt};
 use crate::query::resolve_address;
 use crate::tx::Signer;
+use crate::{Global, Output};
 
 /// Manage models in the on-chain registry and their weights in the nodes' blob stores.
 #[derive(Debug, ClapArgs)]
@@ -252,10 +254,7 @@ struct Sent {
     weights_hash: Option<String>,
 }
 
-fn report(sent: &Sent, global: &Global) -> anyhow::Result<()> {
-    if global.json {
-        return print_json(sent);
-    }
+fn report(sent: &Sent) -> anyhow::Result<Output> {
     let mut text = format!("transaction {}", sent.tx_hash);
     for (label, value) in [
         ("repository", &sent.repo),
@@ -266,7 +265,7 @@ fn report(sent: &Sent, global: &Global) -> anyhow::Result<()> {
             text.push_str(&format!("\n{label:<11} {value}"));
         }
     }
-    print_text(&text)
+    Ok(Output::with_text(sent, text)?)
 }
 
 /// Writes `bytes` to `out` atomically: a temporary file in the same directory, synced, then
@@ -290,7 +289,7 @@ fn write_atomically(out: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// # Errors
 /// Bad arguments, a missing key or file, an unreachable node, a refused or failed
 /// transaction, or (for `pull`) weights that do not match their on-chain hash.
-pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
     let client = args.rpc.client()?;
     match args.command {
         ModelCommand::CreateRepo(a) => {
@@ -304,15 +303,12 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                     licence: a.licence,
                 },
             )?;
-            report(
-                &Sent {
-                    tx_hash,
-                    repo: Some(id.to_hex()),
-                    version: None,
-                    weights_hash: None,
-                },
-                global,
-            )
+            report(&Sent {
+                tx_hash,
+                repo: Some(id.to_hex()),
+                version: None,
+                weights_hash: None,
+            })
         }
         ModelCommand::Push(a) => {
             let bytes = read_file(&a.file)?;
@@ -321,11 +317,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 hash: hash.to_hex(),
                 size: bytes.len() as u64,
             };
-            if global.json {
-                print_json(&pushed)
-            } else {
-                print_text(&format!("{} ({} bytes)", pushed.hash, pushed.size))
-            }
+            let text = format!("{} ({} bytes)", pushed.hash, pushed.size);
+            Ok(Output::with_text(&pushed, text)?)
         }
         ModelCommand::Publish(a) => {
             let bytes = read_file(&a.weights)?;
@@ -352,15 +345,12 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 },
             });
             let tx_hash = send(&mut signer, &call)?;
-            report(
-                &Sent {
-                    tx_hash,
-                    repo: Some(a.repo.to_hex()),
-                    version: Some(id.to_hex()),
-                    weights_hash: Some(weights_hash.to_hex()),
-                },
-                global,
-            )
+            report(&Sent {
+                tx_hash,
+                repo: Some(a.repo.to_hex()),
+                version: Some(id.to_hex()),
+                weights_hash: Some(weights_hash.to_hex()),
+            })
         }
         ModelCommand::Fork(a) => {
             let source = query(&client, "version", &a.version)?;
@@ -378,15 +368,12 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                     name: a.name,
                 },
             )?;
-            report(
-                &Sent {
-                    tx_hash,
-                    repo: Some(repo.to_hex()),
-                    version: Some(version.to_hex()),
-                    weights_hash: source["weights_hash"].as_str().map(str::to_owned),
-                },
-                global,
-            )
+            report(&Sent {
+                tx_hash,
+                repo: Some(repo.to_hex()),
+                version: Some(version.to_hex()),
+                weights_hash: source["weights_hash"].as_str().map(str::to_owned),
+            })
         }
         ModelCommand::AddMaintainer(a) => {
             let maintainer = resolve_address(&a.maintainer, &a.from.home)?;
@@ -398,39 +385,34 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                     maintainer,
                 },
             )?;
-            report(
-                &Sent {
-                    tx_hash,
-                    repo: Some(a.repo.to_hex()),
-                    version: None,
-                    weights_hash: None,
-                },
-                global,
-            )
+            report(&Sent {
+                tx_hash,
+                repo: Some(a.repo.to_hex()),
+                version: None,
+                weights_hash: None,
+            })
         }
         ModelCommand::Show(a) => {
-            let version = query(&client, "version", &a.id)?;
-            let shown = if version.is_null() {
-                let repo = query(&client, "repo", &a.id)?;
-                if repo.is_null() {
-                    bail!("{} is neither a version nor a repository", a.id);
+            let shown = match query_as::<Option<Version>>(&client, "version", &a.id)? {
+                Some(version) => Shown::Version { version },
+                None => {
+                    let Some(repo) = query_as::<Option<Repo>>(&client, "repo", &a.id)? else {
+                        bail!("{} is neither a version nor a repository", a.id);
+                    };
+                    let versions = query_as::<Option<Vec<Version>>>(&client, "versions", &a.id)?
+                        .unwrap_or_default();
+                    Shown::Repo { repo, versions }
                 }
-                let versions = query(&client, "versions", &a.id)?;
-                serde_json::json!({ "repo": repo, "versions": versions })
-            } else {
-                serde_json::json!({ "version": version })
             };
-            print_value(&shown, global)
+            Ok(Output::new(&shown)?)
         }
         ModelCommand::Lineage(a) => {
             let graph = query(&client, "lineage", &a.id)?;
             if graph.is_null() {
                 bail!("no version {}", a.id);
             }
-            if global.json {
-                return print_json(&graph);
-            }
-            print_text(&lineage_text(&graph))
+            let text = lineage_text(&graph);
+            Ok(Output::with_text(&graph, text)?)
         }
         ModelCommand::Pull(a) => {
             let version = query(&client, "version", &a.id)?;
@@ -463,26 +445,119 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 hash: hash.to_hex(),
                 size: bytes.len() as u64,
             };
-            if global.json {
-                print_json(&pulled)
-            } else {
-                print_text(&format!(
-                    "wrote {} ({} bytes, BLAKE3 {} verified)",
-                    a.out.display(),
-                    pulled.size,
-                    pulled.hash
-                ))
+            let text = format!(
+                "wrote {} ({} bytes, BLAKE3 {} verified)",
+                a.out.display(),
+                pulled.size,
+                pulled.hash
+            );
+            Ok(Output::with_text(&pulled, text)?)
+        }
+    }
+}
+
+/// What `model show` found: a version, or a repository with its versions.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Shown {
+    Version { version: Version },
+    Repo { repo: Repo, versions: Vec<Version> },
+}
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Version { version } => write_version(f, version, ""),
+            Self::Repo { repo, versions } => {
+                writeln!(f, "repository  {}", repo.id)?;
+                writeln!(f, "name        {}", repo.name)?;
+                writeln!(f, "owner       {}", repo.owner)?;
+                if !repo.description.is_empty() {
+                    writeln!(f, "description {}", repo.description)?;
+                }
+                if !repo.licence.is_empty() {
+                    writeln!(f, "licence     {}", repo.licence)?;
+                }
+                for maintainer in &repo.maintainers {
+                    writeln!(f, "maintainer  {maintainer}")?;
+                }
+                if let Some(source) = &repo.forked_from {
+                    writeln!(f, "forked from {source}")?;
+                }
+                writeln!(
+                    f,
+                    "created     at height {} ({} ms)",
+                    repo.created_height, repo.created_ms
+                )?;
+                write!(f, "versions    {}", repo.version_count)?;
+                for version in versions {
+                    writeln!(f)?;
+                    write_version(f, version, "  ")?;
+                }
+                Ok(())
             }
         }
     }
 }
 
-fn print_value(value: &Value, global: &Global) -> anyhow::Result<()> {
-    if global.json {
-        print_json(value)
-    } else {
-        print_text(&serde_json::to_string_pretty(value)?)
+/// A version as a few aligned lines, each starting with `indent`.
+fn write_version(f: &mut fmt::Formatter<'_>, v: &Version, indent: &str) -> fmt::Result {
+    writeln!(f, "{indent}version     {} (tag {})", v.id, v.tag)?;
+    writeln!(f, "{indent}repository  {}", v.repo)?;
+    writeln!(
+        f,
+        "{indent}weights     {} ({} bytes)",
+        v.weights_hash, v.weights_size
+    )?;
+    writeln!(f, "{indent}arch        {}", v.arch_hash)?;
+    for metric in &v.metrics {
+        writeln!(
+            f,
+            "{indent}metric      {} = {}",
+            metric.name,
+            fixed_text(metric.value)
+        )?;
     }
+    if let Some(parent) = &v.parent {
+        writeln!(f, "{indent}parent      {parent}")?;
+    }
+    if let Some(task) = &v.lineage.task {
+        writeln!(f, "{indent}task        {task}")?;
+    }
+    for dataset in &v.lineage.datasets {
+        writeln!(f, "{indent}dataset     {dataset}")?;
+    }
+    writeln!(f, "{indent}signer      {}", v.signer)?;
+    write!(
+        f,
+        "{indent}published   tx {} at height {} ({} ms)",
+        v.tx_hash, v.height, v.timestamp_ms
+    )
+}
+
+/// A fixed-point metric as a decimal (the inverse of [`parse_fixed`]), without floats.
+fn fixed_text(value: i64) -> String {
+    let decimals = METRIC_SCALE.ilog10() as usize;
+    let scale = METRIC_SCALE.unsigned_abs();
+    let magnitude = value.unsigned_abs();
+    let sign = if value < 0 { "-" } else { "" };
+    let frac = format!("{:0decimals$}", magnitude % scale);
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        format!("{sign}{}", magnitude / scale)
+    } else {
+        format!("{sign}{}.{frac}", magnitude / scale)
+    }
+}
+
+fn query_as<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    path: &str,
+    id: &Hash,
+) -> anyhow::Result<T> {
+    let bytes = client.query(REGISTRY_MODULE.0, path, &id.0)?;
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("the node's `{path}` answer is malformed"))
 }
 
 fn lineage_text(graph: &Value) -> String {
@@ -532,6 +607,23 @@ mod tests {
         assert_eq!(metric.name, "accuracy");
         assert_eq!(metric.value, 500_000);
         assert!(parse_metric("accuracy").is_err());
+    }
+
+    #[test]
+    fn prints_fixed_point_metrics_as_the_decimals_they_were_parsed_from() {
+        for text in [
+            "0.9731",
+            "12",
+            "-1.5",
+            "0.25",
+            "0",
+            "-0.000001",
+            "123456.000001",
+        ] {
+            let value = parse_fixed(text).expect("parses");
+            assert_eq!(fixed_text(value), text, "{value}");
+        }
+        assert_eq!(fixed_text(i64::MIN), "-9223372036854.775808");
     }
 
     #[test]

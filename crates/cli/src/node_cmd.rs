@@ -5,7 +5,11 @@ use clap::Args as ClapArgs;
 use counterweight_node::{Home, NodeConfig, service};
 use std::{net::SocketAddr, path::PathBuf};
 
-use crate::Global;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::{Global, Output};
 
 /// Overrides shared by `node` and `devnet` (each beats the home's `config.toml`).
 #[derive(Debug, Clone, Default, ClapArgs)]
@@ -63,7 +67,7 @@ pub fn load_config(home: &Home, overrides: &Overrides) -> anyhow::Result<NodeCon
 ///
 /// # Errors
 /// A home that is not initialised, bad configuration, or a fatal node error.
-pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+pub fn run(args: Args, global: &Global) -> anyhow::Result<Output> {
     let home = Home::new(&args.home);
     if !home.is_initialised() {
         anyhow::bail!(
@@ -72,21 +76,33 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         );
     }
     let config = load_config(&home, &args.overrides)?;
-    let json = global.json;
+    let shell = global.shell();
     service::run(&home, config, move |ready| {
-        if json {
-            println!(
-                "{}",
-                serde_json::json!({
-                    "rpc": format!("http://{}", ready.rpc),
-                    "p2p": ready.p2p.to_string(),
-                    "public_key": ready.public_key,
-                })
-            );
-        } else {
-            println!("validator {} running", ready.public_key);
-            println!("rpc: http://{}", ready.rpc);
-        }
+        let ready = NodeReady {
+            rpc: format!("http://{}", ready.rpc),
+            p2p: ready.p2p.to_string(),
+            public_key: ready.public_key.clone(),
+        };
+        // A closed stdout must not stop the node; the node logs its own lifecycle.
+        let _ = shell.stream(&ready);
     })?;
-    Ok(())
+    Ok(Output::nothing())
+}
+
+/// The line a node prints once it serves: where to reach it.
+#[derive(Debug, Serialize)]
+struct NodeReady {
+    rpc: String,
+    p2p: String,
+    public_key: String,
+}
+
+impl fmt::Display for NodeReady {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "validator {} running\nrpc: {}",
+            self.public_key, self.rpc
+        )
+    }
 }

@@ -33,6 +33,21 @@ impl Output {
         })
     }
 
+    /// Renders `value` for `--json` and `text` for people, for results whose readable form is a
+    /// report laid out by the command rather than a `Display` of the value itself.
+    ///
+    /// # Errors
+    /// If `value` does not serialize.
+    pub fn with_text<T: Serialize + ?Sized>(
+        value: &T,
+        text: impl Into<String>,
+    ) -> serde_json::Result<Self> {
+        Ok(Self {
+            text: Some(text.into()),
+            json: Some(serde_json::to_value(value)?),
+        })
+    }
+
     /// Nothing to print: the command streamed its output as it went (a node, `watch`).
     pub fn nothing() -> Self {
         Self {
@@ -100,6 +115,14 @@ impl Shell {
         self.print(&output)
     }
 
+    /// Prints one already rendered record of a stream on stdout (see [`Shell::stream`]).
+    ///
+    /// # Errors
+    /// A closed stdout (kind `BrokenPipe`) or any other write error.
+    pub fn stream_output(&self, record: &Output) -> io::Result<()> {
+        self.print(record)
+    }
+
     /// Reports progress on stderr (in both modes; stdout stays one document).
     ///
     /// # Errors
@@ -140,5 +163,8 @@ mod tests {
             Some(&serde_json::json!({"address": "ab", "balance": 5}))
         );
         assert_eq!(Output::nothing().text(), None);
+        let out = Output::with_text(&[1, 2], "two numbers").expect("serializes");
+        assert_eq!(out.text(), Some("two numbers"));
+        assert_eq!(out.json(), Some(&serde_json::json!([1, 2])));
     }
 }

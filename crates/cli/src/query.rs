@@ -1,18 +1,19 @@
 //! `counterweight query`: read accounts, blocks, transactions, state proofs and node status.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
 use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, Subcommand};
 use counterweight_rpc_api::{
-    BlockResponse, ReceiptStatusView, ReceiptView, StateProofResponse, TxStatusResponse, hexutil,
+    AccountResponse, BlockResponse, ReceiptStatusView, ReceiptView, StateProofResponse,
+    StatusResponse, TxStatusResponse, hexutil,
 };
 use counterweight_types::{Address, Hash, Height};
 use serde::Serialize;
 
-use crate::Global;
-use crate::chain_opts::{HomeOpt, RpcOpt, print_json, print_text};
+use crate::chain_opts::{HomeOpt, RpcOpt};
 use crate::keystore::Keystore;
+use crate::{Global, Output};
 
 /// Read chain state from a node.
 #[derive(Debug, ClapArgs)]
@@ -59,78 +60,115 @@ pub enum QueryCommand {
 ///
 /// # Errors
 /// Bad arguments, an unreachable node, a node error, or a proof that does not verify.
-pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
     let client = args.rpc.client()?;
-    match args.command {
+    let output = match args.command {
         QueryCommand::Account { account } => {
             let address = resolve_address(&account, &args.home)?;
-            let reply = client.account(&address.to_hex())?;
-            if global.json {
-                return print_json(&reply);
-            }
-            print_text(&format!(
-                "address {}\nbalance {}\nnonce   {}",
-                reply.address, reply.balance, reply.nonce
-            ))
+            Output::new(&AccountView(client.account(&address.to_hex())?))?
         }
-        QueryCommand::Block { height } => {
-            let block = client.block(height)?;
-            if global.json {
-                return print_json(&block);
-            }
-            print_text(&render_block(&block))
-        }
+        QueryCommand::Block { height } => Output::new(&BlockView(client.block(height)?))?,
         QueryCommand::Tx { hash } => {
             let hash: Hash = hash
                 .trim()
                 .parse()
                 .map_err(|_| anyhow::anyhow!("a transaction hash is 64 hex characters"))?;
             let status = client.tx_status(&hash.to_hex())?;
-            if global.json {
-                return print_json(&status);
-            }
-            print_text(&render_tx_status(&hash, &status))
+            Output::new(&TxView { hash, status })?
         }
         QueryCommand::State { key } => {
             let key = hexutil::decode(&key).map_err(|_| anyhow::anyhow!("a state key is hex"))?;
-            let reply = client.state(&key)?;
-            let verified = verify_state(&client, &reply)?;
-            if global.json {
-                #[derive(Serialize)]
-                struct Verified<'a> {
-                    #[serde(flatten)]
-                    proof: &'a StateProofResponse,
-                    verified: bool,
-                }
-                return print_json(&Verified {
-                    proof: &reply,
-                    verified,
-                });
-            }
-            print_text(&format!(
-                "key    {}\nvalue  {}\nheight {}\nroot   {}\nproof  verified against the header at height {}",
-                reply.key,
-                reply.value.as_deref().unwrap_or("(absent)"),
-                reply.height,
-                reply.root,
-                reply.height
-            ))
+            let proof = client.state(&key)?;
+            let verified = verify_state(&client, &proof)?;
+            Output::new(&VerifiedState { proof, verified })?
         }
-        QueryCommand::Status => {
-            let status = client.status()?;
-            if global.json {
-                return print_json(&status);
-            }
-            print_text(&format!(
-                "chain      {}\nheight     {}\nblock      {}\nstate root {}\npeers      {}\nmempool    {}",
-                status.chain_id,
-                status.height,
-                status.block_hash,
-                status.state_root,
-                status.peers,
-                status.mempool_size
-            ))
-        }
+        QueryCommand::Status => Output::new(&StatusView(client.status()?))?,
+    };
+    Ok(output)
+}
+
+/// An account's balance and nonce.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+struct AccountView(AccountResponse);
+
+impl fmt::Display for AccountView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let a = &self.0;
+        write!(
+            f,
+            "address {}\nbalance {}\nnonce   {}",
+            a.address, a.balance, a.nonce
+        )
+    }
+}
+
+/// A finalized block.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+struct BlockView(BlockResponse);
+
+impl fmt::Display for BlockView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&render_block(&self.0))
+    }
+}
+
+/// A transaction's status (JSON: the node's answer as is).
+#[derive(Debug)]
+struct TxView {
+    hash: Hash,
+    status: TxStatusResponse,
+}
+
+impl Serialize for TxView {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.status.serialize(serializer)
+    }
+}
+
+impl fmt::Display for TxView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&render_tx_status(&self.hash, &self.status))
+    }
+}
+
+/// A state value with its proof, checked here.
+#[derive(Debug, Serialize)]
+struct VerifiedState {
+    #[serde(flatten)]
+    proof: StateProofResponse,
+    verified: bool,
+}
+
+impl fmt::Display for VerifiedState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.proof;
+        write!(
+            f,
+            "key    {}\nvalue  {}\nheight {}\nroot   {}\nproof  verified against the header at height {}",
+            p.key,
+            p.value.as_deref().unwrap_or("(absent)"),
+            p.height,
+            p.root,
+            p.height
+        )
+    }
+}
+
+/// The node's status.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+struct StatusView(StatusResponse);
+
+impl fmt::Display for StatusView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.0;
+        write!(
+            f,
+            "chain      {}\nheight     {}\nblock      {}\nstate root {}\npeers      {}\nmempool    {}",
+            s.chain_id, s.height, s.block_hash, s.state_root, s.peers, s.mempool_size
+        )
     }
 }
 
@@ -151,7 +189,7 @@ fn verify_state(
         .transpose()
         .context("the node sent a malformed value")?;
     let proof = hexutil::decode(&reply.proof).context("the node sent a malformed proof")?;
-    counterweight_storage::verify_state_proof(&root, &key, value.as_deref(), &proof)
+    counterweight_storage_api::verify_state_proof(&root, &key, value.as_deref(), &proof)
         .context("the node's state proof does not verify")?;
     let header = client.block(Some(reply.height))?.header;
     if header.state_root != reply.root {

@@ -8,9 +8,9 @@ use counterweight_rpc_api::{SubmitTxRequest, TxEncoding, TxStatusResponse};
 use counterweight_types::Hash;
 use serde::Serialize;
 
-use crate::Global;
-use crate::chain_opts::{RpcOpt, print_json, print_text};
+use crate::chain_opts::RpcOpt;
 use crate::transfer::{check_receipt, wait_for};
+use crate::{Global, Output};
 
 /// Largest file read by `--file`, in bytes (twice the node's body limit: the node decides).
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -51,7 +51,7 @@ struct Outcome {
 ///
 /// # Errors
 /// An unreadable file, an unreachable node, or the node's rejection.
-pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
     let text = match (&args.tx, &args.file) {
         (Some(tx), _) => tx.clone(),
         (None, Some(path)) => {
@@ -87,17 +87,16 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     } else {
         None
     };
-    if global.json {
-        print_json(&Outcome {
-            tx_hash: reply.tx_hash,
-            status: status.clone(),
-        })?;
-    } else {
-        let mut text = format!("submitted tx {hash}");
-        if let Some(TxStatusResponse::Finalized { height, .. }) = &status {
-            text.push_str(&format!("\nfinalized at height {height}"));
-        }
-        print_text(&text)?;
+    if let Some(status) = &status {
+        check_receipt(&hash, status)?;
     }
-    status.as_ref().map_or(Ok(()), check_receipt)
+    let mut text = format!("submitted tx {hash}");
+    if let Some(TxStatusResponse::Finalized { height, .. }) = &status {
+        text.push_str(&format!("\nfinalized at height {height}"));
+    }
+    let outcome = Outcome {
+        tx_hash: reply.tx_hash,
+        status,
+    };
+    Ok(Output::with_text(&outcome, text)?)
 }

@@ -2,9 +2,11 @@
 
 use clap::{Args as ClapArgs, Subcommand};
 use counterweight_node::testnet::{self, TestnetPlan};
-use std::path::PathBuf;
+use std::{fmt, path::PathBuf};
 
-use crate::Global;
+use serde::Serialize;
+
+use crate::{Global, Output};
 
 /// Local test networks.
 #[derive(Debug, ClapArgs)]
@@ -48,7 +50,7 @@ pub struct InitArgs {
 ///
 /// # Errors
 /// Bad arguments or I/O errors.
-pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
     match args.command {
         TestnetCommand::Init(init) => {
             let plan = TestnetPlan {
@@ -60,34 +62,55 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 ..TestnetPlan::default()
             };
             let homes = testnet::init(&init.out, &plan)?;
-            if global.json {
-                let nodes: Vec<_> = homes
+            let laid_out = Testnet {
+                out: init.out.clone(),
+                nodes: homes
                     .iter()
                     .enumerate()
-                    .map(|(i, h)| {
-                        serde_json::json!({
-                            "home": h.root(),
-                            "p2p_port": init.base_port as usize + 2 * i,
-                            "rpc_port": init.base_port as usize + 2 * i + 1,
-                        })
+                    .map(|(i, h)| TestnetNode {
+                        home: h.root().to_path_buf(),
+                        p2p_port: init.base_port as usize + 2 * i,
+                        rpc_port: init.base_port as usize + 2 * i + 1,
                     })
-                    .collect();
-                println!("{}", serde_json::json!({ "nodes": nodes }));
-            } else {
-                println!(
-                    "wrote {} validator homes under {}",
-                    homes.len(),
-                    init.out.display()
-                );
-                for (i, home) in homes.iter().enumerate() {
-                    println!(
-                        "  counterweight node --home {}   (rpc http://127.0.0.1:{})",
-                        home.root().display(),
-                        init.base_port as usize + 2 * i + 1
-                    );
-                }
-            }
-            Ok(())
+                    .collect(),
+            };
+            Ok(Output::new(&laid_out)?)
         }
+    }
+}
+
+/// The validator homes `testnet init` wrote.
+#[derive(Debug, Serialize)]
+struct Testnet {
+    #[serde(skip)]
+    out: PathBuf,
+    nodes: Vec<TestnetNode>,
+}
+
+/// One validator home and its ports.
+#[derive(Debug, Serialize)]
+struct TestnetNode {
+    home: PathBuf,
+    p2p_port: usize,
+    rpc_port: usize,
+}
+
+impl fmt::Display for Testnet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "wrote {} validator homes under {}",
+            self.nodes.len(),
+            self.out.display()
+        )?;
+        for node in &self.nodes {
+            write!(
+                f,
+                "\n  counterweight node --home {}   (rpc http://127.0.0.1:{})",
+                node.home.display(),
+                node.rpc_port
+            )?;
+        }
+        Ok(())
     }
 }

@@ -9,9 +9,9 @@ use counterweight_rpc_api::{Client, ReceiptStatusView, TxStatusResponse};
 use counterweight_types::{Call, ChainId, Hash, SignedTransaction, Transaction};
 use serde::Serialize;
 
-use crate::Global;
-use crate::chain_opts::{HomeOpt, RpcOpt, print_json, print_text};
+use crate::chain_opts::{HomeOpt, RpcOpt};
 use crate::query::resolve_address;
+use crate::{Global, Output};
 
 /// How often `--wait` asks for the transaction's status.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -72,7 +72,7 @@ struct Outcome {
 /// # Errors
 /// A missing key, bad arguments, an unreachable node, a rejection, or (with `--wait`) a
 /// transfer that failed or did not finalize in time.
-pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
     let store = args.home.keystore()?;
     let key = store.load(&args.from)?;
     let to = resolve_address(&args.to, &args.home)?;
@@ -124,18 +124,16 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let hash = tx.hash();
     if args.sign_only {
         let bytes = hex::encode(tx.to_bytes());
-        if global.json {
-            #[derive(Serialize)]
-            struct Signed {
-                tx_hash: String,
-                tx: String,
-            }
-            return print_json(&Signed {
-                tx_hash: hash.to_hex(),
-                tx: bytes,
-            });
+        #[derive(Serialize)]
+        struct Signed<'a> {
+            tx_hash: String,
+            tx: &'a str,
         }
-        return print_text(&bytes);
+        let signed = Signed {
+            tx_hash: hash.to_hex(),
+            tx: &bytes,
+        };
+        return Ok(Output::with_text(&signed, bytes.as_str())?);
     }
     let reply = client.submit_tx(&tx.to_bytes())?;
     if reply.tx_hash != hash.to_hex() {
@@ -163,32 +161,31 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         nonce,
         status: status.clone(),
     };
-    if global.json {
-        print_json(&outcome)?;
-    } else {
-        let mut text = format!(
-            "submitted transfer of {} from {} to {} (fee {}, nonce {})\ntx {}",
-            args.amount, args.from, to, args.fee, nonce, hash
-        );
-        if let Some(TxStatusResponse::Finalized { height, .. }) = &status {
-            text.push_str(&format!("\nfinalized at height {height}"));
-        }
-        print_text(&text)?;
+    // A finalized but failed transfer is an error (exit 1) that names the transaction.
+    if let Some(status) = &status {
+        check_receipt(&hash, status)?;
     }
-    status.as_ref().map_or(Ok(()), check_receipt)
+    let mut text = format!(
+        "submitted transfer of {} from {} to {} (fee {}, nonce {})\ntx {}",
+        args.amount, args.from, to, args.fee, nonce, hash
+    );
+    if let Some(TxStatusResponse::Finalized { height, .. }) = &status {
+        text.push_str(&format!("\nfinalized at height {height}"));
+    }
+    Ok(Output::with_text(&outcome, text)?)
 }
 
 /// Fail when a finalized transaction's call failed (its fee was still charged).
 ///
 /// # Errors
 /// The receipt's failure code and message.
-pub(crate) fn check_receipt(status: &TxStatusResponse) -> anyhow::Result<()> {
+pub(crate) fn check_receipt(hash: &Hash, status: &TxStatusResponse) -> anyhow::Result<()> {
     match status {
         TxStatusResponse::Finalized { height, receipt } => match &receipt.status {
             ReceiptStatusView::Ok => Ok(()),
             ReceiptStatusView::Failed { code, message } => {
                 bail!(
-                    "transaction failed in block {height}: {message} (code {code}); the fee was charged"
+                    "transaction {hash} failed in block {height}: {message} (code {code}); the fee was charged"
                 )
             }
         },

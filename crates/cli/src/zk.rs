@@ -1,5 +1,6 @@
 //! `counterweight zk register|prove|verify`: zero-knowledge proofs of model inference.
 
+use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use counterweight_zkml_verifier::{ModelId, Proof, Reader, RequestBinding, Writer
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use crate::{Global, keystore::default_home};
+use crate::{Global, Output, keystore::default_home};
 
 /// Zero-knowledge proofs that a registered model produced an output.
 #[derive(Debug, ClapArgs)]
@@ -103,16 +104,16 @@ pub struct VerifyArgs {
 ///
 /// # Errors
 /// Bad files, unknown models, failed proofs and invalid proofs.
-pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+pub fn run(args: Args, global: &Global) -> anyhow::Result<Output> {
     let home = match args.home {
         Some(h) => h,
         None => default_home()?,
     };
     let store = Store::new(&home);
     match args.command {
-        ZkCommand::Register(a) => register(a, &store, global),
+        ZkCommand::Register(a) => register(a, &store),
         ZkCommand::Prove(a) => prove(a, &store, global),
-        ZkCommand::Verify(a) => verify_cmd(a, &store, global),
+        ZkCommand::Verify(a) => verify_cmd(a, &store),
     }
 }
 
@@ -243,7 +244,7 @@ fn cpu_seconds() -> f64 {
         .unwrap_or(0.0)
 }
 
-fn register(a: RegisterArgs, store: &Store, global: &Global) -> anyhow::Result<()> {
+fn register(a: RegisterArgs, store: &Store) -> anyhow::Result<Output> {
     let model = counterweight_onnx::import_file(&a.model)
         .with_context(|| format!("cannot import {}", a.model.display()))?;
     let n_in: usize = model.architecture().input_shape().iter().product();
@@ -274,39 +275,39 @@ fn register(a: RegisterArgs, store: &Store, global: &Global) -> anyhow::Result<(
         output_len: q.output_len(),
     };
     let dir = store.save(&committed, &meta)?;
-    if global.json {
-        println!(
-            "{}",
-            json!({
-                "model_id": id.to_hex(),
-                "layers": committed.public.circuit.layers.len(),
-                "calibration_samples": samples.len(),
-                "argmax_agreement": agreement,
-                "test_samples": test.map(|t| t.1),
-                "test_argmax_agreement": test.map(|t| t.0),
-                "commit_ms": commit_ms,
-                "weight_rows": committed.public.weight_rows.len(),
-                "dir": dir,
-            })
+    let registered = json!({
+        "model_id": id.to_hex(),
+        "layers": committed.public.circuit.layers.len(),
+        "calibration_samples": samples.len(),
+        "argmax_agreement": agreement,
+        "test_samples": test.map(|t| t.1),
+        "test_argmax_agreement": test.map(|t| t.0),
+        "commit_ms": commit_ms,
+        "weight_rows": committed.public.weight_rows.len(),
+        "dir": dir,
+    });
+    let mut text = format!("model id    {}\n", id.to_hex());
+    let _ = writeln!(
+        text,
+        "layers      {} (int8 weights, per-channel scales, committed in {} Hyrax rows in {commit_ms:.0} ms)",
+        committed.public.circuit.layers.len(),
+        committed.public.weight_rows.len()
+    );
+    let _ = writeln!(
+        text,
+        "agreement   {:.2}% argmax agreement of quantised vs float on {} calibration samples",
+        agreement * 100.0,
+        samples.len()
+    );
+    if let Some((t, n)) = test {
+        let _ = writeln!(
+            text,
+            "            {:.2}% on {n} held-out test samples",
+            t * 100.0
         );
-    } else {
-        println!("model id    {}", id.to_hex());
-        println!(
-            "layers      {} (int8 weights, per-channel scales, committed in {} Hyrax rows in {commit_ms:.0} ms)",
-            committed.public.circuit.layers.len(),
-            committed.public.weight_rows.len()
-        );
-        println!(
-            "agreement   {:.2}% argmax agreement of quantised vs float on {} calibration samples",
-            agreement * 100.0,
-            samples.len()
-        );
-        if let Some((t, n)) = test {
-            println!("            {:.2}% on {n} held-out test samples", t * 100.0);
-        }
-        println!("stored in   {}", dir.display());
     }
-    Ok(())
+    let _ = write!(text, "stored in   {}", dir.display());
+    Ok(Output::with_text(&registered, text)?)
 }
 
 /// Share of `samples` on which the quantised model's argmax equals the float model's.
@@ -377,7 +378,7 @@ fn decode_proof_file(bytes: &[u8]) -> anyhow::Result<(Vec<i8>, RequestBinding, P
     ))
 }
 
-fn prove(a: ProveArgs, store: &Store, global: &Global) -> anyhow::Result<()> {
+fn prove(a: ProveArgs, store: &Store, global: &Global) -> anyhow::Result<Output> {
     let id = parse_id(&a.model)?;
     let (prover, meta) = store.load_prover(&id)?;
     let x = read_samples(&a.input, meta.input_len)?;
@@ -409,28 +410,23 @@ fn prove(a: ProveArgs, store: &Store, global: &Global) -> anyhow::Result<()> {
     fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
     let proof_bytes = proof.encode().len();
     let class = argmax(&output).unwrap_or(0);
-    if global.json {
-        println!(
-            "{}",
-            json!({
-                "model_id": id.to_hex(),
-                "output": output,
-                "class": class,
-                "prove_wall_s": wall,
-                "prove_cpu_s": cpu,
-                "proof_bytes": proof_bytes,
-                "out": a.out,
-            })
-        );
-    } else {
-        println!("output      {output:?} (class {class})");
-        println!("proved in   {wall:.3} s wall, {cpu:.3} s CPU; proof {proof_bytes} bytes");
-        println!("written to  {}", a.out.display());
-    }
-    Ok(())
+    let proved = json!({
+        "model_id": id.to_hex(),
+        "output": output,
+        "class": class,
+        "prove_wall_s": wall,
+        "prove_cpu_s": cpu,
+        "proof_bytes": proof_bytes,
+        "out": a.out,
+    });
+    let text = format!(
+        "output      {output:?} (class {class})\nproved in   {wall:.3} s wall, {cpu:.3} s CPU; proof {proof_bytes} bytes\nwritten to  {}",
+        a.out.display()
+    );
+    Ok(Output::with_text(&proved, text)?)
 }
 
-fn verify_cmd(a: VerifyArgs, store: &Store, global: &Global) -> anyhow::Result<()> {
+fn verify_cmd(a: VerifyArgs, store: &Store) -> anyhow::Result<Output> {
     let id = parse_id(&a.model)?;
     let (model, meta) = store.load_public(&id)?;
     let x = read_samples(&a.input, meta.input_len)?;
@@ -454,18 +450,13 @@ fn verify_cmd(a: VerifyArgs, store: &Store, global: &Global) -> anyhow::Result<(
     let ms = t.elapsed().as_secs_f64() * 1e3;
     match res {
         Ok(()) => {
-            if global.json {
-                println!(
-                    "{}",
-                    json!({"valid": true, "model_id": id.to_hex(), "output": output, "verify_ms": ms})
-                );
-            } else {
-                println!(
-                    "valid       model {} output {output:?} ({ms:.1} ms)",
-                    id.to_hex()
-                );
-            }
-            Ok(())
+            let verified =
+                json!({"valid": true, "model_id": id.to_hex(), "output": output, "verify_ms": ms});
+            let text = format!(
+                "valid       model {} output {output:?} ({ms:.1} ms)",
+                id.to_hex()
+            );
+            Ok(Output::with_text(&verified, text)?)
         }
         Err(e) => bail!("invalid proof: {e}"),
     }

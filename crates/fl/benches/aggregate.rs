@@ -5,6 +5,9 @@
 //! does not inflate them; every measured path is single-threaded. Set `FL_BENCH_PARAMS` to
 //! change the model size.
 
+// A benchmark/example program: printing its measurements is its job.
+#![allow(clippy::print_stderr)]
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Duration;

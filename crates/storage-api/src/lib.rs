@@ -22,10 +22,17 @@
 //! assert_eq!(state.get(b"k").unwrap(), Some(b"v".to_vec()));
 //! assert_eq!(state.get(b"missing").unwrap(), None);
 //! ```
+//!
+//! State proofs ([`StateProof`], [`verify_state_proof`]) are checked here too, so that a client
+//! can verify what a node serves without linking a database.
+
+mod proof;
 
 use std::collections::BTreeMap;
 
 use counterweight_types::{Block, Hash, Height, TxReceipt};
+
+pub use proof::{Blake3Hasher, ProofError, StateProof, key_hash, verify_state_proof};
 
 /// A fatal storage fault: I/O, a corrupt database, or a broken invariant on disk.
 ///

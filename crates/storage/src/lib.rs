@@ -39,8 +39,7 @@
 //! # Ok::<(), counterweight_storage_api::StorageError>(())
 //! ```
 
-mod proof;
 mod store;
 
-pub use proof::{ProofError, StateProof, verify_state_proof};
+pub use counterweight_storage_api::{ProofError, StateProof, verify_state_proof};
 pub use store::{BlockCommit, Store, TreeDelta};

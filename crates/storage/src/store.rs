@@ -13,7 +13,7 @@ use redb::{
     backends::InMemoryBackend,
 };
 
-use crate::proof::{Blake3Hasher, StateProof, key_hash};
+use counterweight_storage_api::{Blake3Hasher, StateProof, key_hash};
 
 const NODES: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("jmt_nodes");
 const VALUES: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("jmt_values");

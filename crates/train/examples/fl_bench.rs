@@ -3,6 +3,9 @@
 //!
 //! `cargo run --release -p counterweight-train --example fl_bench`
 
+// A benchmark/example program: printing its measurements is its job.
+#![allow(clippy::print_stdout)]
+
 use counterweight_fl::Strategy;
 use counterweight_train::{Attack, Dataset, SecAggSettings, SimulationConfig, simulate};
 

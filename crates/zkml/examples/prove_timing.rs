@@ -1,6 +1,8 @@
 //! Time registration, proving and verification of the three anchor model shapes with random
 //! weights: `cargo run --release -p counterweight-zkml --example prove_timing`.
 
+// A benchmark/example program: printing its measurements is its job.
+#![allow(clippy::print_stdout)]
 // A benchmark reads the clock; it is not on the consensus path.
 #![allow(clippy::disallowed_methods)]
 

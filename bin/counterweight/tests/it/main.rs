@@ -8,6 +8,7 @@ mod demo;
 mod fl;
 mod model;
 mod network;
+mod output;
 mod zk;
 
 /// Every subcommand's argument definitions are consistent (clap checks names, ids and flags;

@@ -1,11 +1,16 @@
 //! State proofs: a value (or its absence) at a state root, checkable offline.
+//!
+//! This lives beside the storage traits, not in the disk backend, so that clients (the CLI,
+//! light verifiers) can check a node's proof without linking a database.
 
 use counterweight_types::{Hash, Height, domain};
 use jmt::{KeyHash, RootHash, SimpleHasher, proof::SparseMerkleProof};
 use serde::{Deserialize, Serialize};
 
-/// BLAKE3 as the Jellyfish Merkle tree's hash function.
-pub(crate) struct Blake3Hasher(blake3::Hasher);
+/// BLAKE3 as the Jellyfish Merkle tree's hash function: a backend builds its state tree with
+/// it, so that the proofs it serves verify here.
+#[derive(Debug)]
+pub struct Blake3Hasher(blake3::Hasher);
 
 impl SimpleHasher for Blake3Hasher {
     fn new() -> Self {
@@ -21,8 +26,8 @@ impl SimpleHasher for Blake3Hasher {
     }
 }
 
-/// Returns the tree position of a state key.
-pub(crate) fn key_hash(key: &[u8]) -> KeyHash {
+/// Returns the tree position of a state key (domain-separated BLAKE3 of the key).
+pub fn key_hash(key: &[u8]) -> KeyHash {
     KeyHash(Hash::digest(domain::STATE_KEY, &[key]).0)
 }
 

@@ -121,9 +121,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let Cli { global, command } = cli;
     match command {
         // <arms>
-        Command::Demo(args) => demo::run(args, &global),
+        Command::Demo(args) => demo::run(args, &global).and_then(|out| print(&global, &out)),
         Command::Model(args) => model::run(args, &global),
-        Command::Learn(args) => learn::run(args, &global),
+        Command::Learn(args) => learn::run(args, &global).and_then(|out| print(&global, &out)),
         Command::Identity(args) => identity::run(args, &global),
         Command::Audit(args) => audit::run(args, &global),
         Command::Coop(args) => coop::run(args, &global),
@@ -139,4 +139,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Watch(args) => watch::run(args, &global),
         Command::Zk(args) => zk::run(args, &global),
     }
+}
+
+fn print(global: &Global, out: &output::Output) -> anyhow::Result<()> {
+    Ok(output::Shell::new(global.json).print(out)?)
 }

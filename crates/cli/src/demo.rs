@@ -312,7 +312,12 @@ impl Demo {
     }
 
     /// 1. The chain: a fresh home with funded dev accounts and a devnet in this process.
-    fn start(args: &Args, root: PathBuf, global: &Global, started: Instant) -> anyhow::Result<Self> {
+    fn start(
+        args: &Args,
+        root: PathBuf,
+        global: &Global,
+        started: Instant,
+    ) -> anyhow::Result<Self> {
         let shell = Shell::new(global.json);
         let quiet = global.json;
         if !quiet {
@@ -360,7 +365,7 @@ impl Demo {
     }
 
     /// 2. Identity: DIDs, an issuer, membership credentials (one revoked).
-    fn identities(&mut self) -> anyhow::Result<Vec<String>> {
+    fn identities(&mut self) -> anyhow::Result<Vec<Vec<u8>>> {
         self.step(
             "Identities: every party registers a did:key; a consortium registers as credential issuer",
         );
@@ -424,7 +429,7 @@ impl Demo {
     }
 
     /// 3. The cooperative, admitting by credential; the revoked one is refused.
-    fn cooperative(&mut self, credentials: &[String]) -> anyhow::Result<Hash> {
+    fn cooperative(&mut self, credentials: &[Vec<u8>]) -> anyhow::Result<Hash> {
         self.step("A cooperative is founded; members join with their credentials");
         let rules = Rules {
             quorum_permille: 500,
@@ -541,7 +546,11 @@ impl Demo {
     }
 
     /// 5. The task, refused before approval, then approved by vote.
-    fn approve_task(&mut self, coop: Hash, shards: &Shards) -> anyhow::Result<(Hash, Architecture)> {
+    fn approve_task(
+        &mut self,
+        coop: Hash,
+        shards: &Shards,
+    ) -> anyhow::Result<(Hash, Architecture)> {
         self.step(&format!(
             "A training task is proposed ({} rounds, FedAvg{}) and approved by vote",
             self.rounds,

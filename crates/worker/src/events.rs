@@ -73,7 +73,10 @@ impl std::fmt::Display for WorkerEvent {
                 round,
                 train_ms,
                 loss,
-            } => write!(f, "round {round}: trained in {train_ms} ms (loss {loss:.4})"),
+            } => write!(
+                f,
+                "round {round}: trained in {train_ms} ms (loss {loss:.4})"
+            ),
             Self::SecAggPhase { round, phase } => {
                 write!(f, "round {round}: secure aggregation {phase} sent")
             }
@@ -85,7 +88,10 @@ impl std::fmt::Display for WorkerEvent {
                 round,
                 weights_hash,
                 wait_ms,
-            } => write!(f, "round {round}: aggregated {weights_hash} (+{wait_ms} ms)"),
+            } => write!(
+                f,
+                "round {round}: aggregated {weights_hash} (+{wait_ms} ms)"
+            ),
             Self::Rewarded { amount } => write!(f, "task finished: rewarded {amount}"),
         }
     }

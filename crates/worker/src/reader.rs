@@ -1,8 +1,7 @@
 //! Typed reads of the learn module's queries.
 
 use counterweight_learn::{
-    GlobalView, HistoryView, InboxEntry, LEARN_MODULE, RewardsView, RoundView, SecAggView,
-    TaskView,
+    GlobalView, HistoryView, InboxEntry, LEARN_MODULE, RewardsView, RoundView, SecAggView, TaskView,
 };
 use counterweight_rpc_api::Client;
 use counterweight_types::Hash;

@@ -65,8 +65,8 @@ impl WorkerBuilder {
         let sender = Sender::new(self.client.clone(), self.key)?;
         let reader = LearnReader::new(self.client, self.task);
         let global = reader.global()?;
-        let arch = decode_architecture(&hex::decode(&global.architecture)?)
-            .ok_or(Error::Architecture)?;
+        let arch =
+            decode_architecture(&hex::decode(&global.architecture)?).ok_or(Error::Architecture)?;
         let trainer = Trainer::new(arch)?;
         trainer.check_data(&self.data)?;
         Ok(Worker {
@@ -222,7 +222,9 @@ impl Worker {
                         self.submit_update(&update)?;
                         true
                     }
-                    Some(_) => self.secure_round(&view, &round, me_in_round.client, &update, on_event)?,
+                    Some(_) => {
+                        self.secure_round(&view, &round, me_in_round.client, &update, on_event)?
+                    }
                 };
                 let submit_ms = ms(t1.elapsed());
                 if completed {

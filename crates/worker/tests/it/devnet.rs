@@ -3,7 +3,9 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use counterweight_coop::{Admission, COOP_MODULE, Consent, CoopCall, ModuleCall as _, ProposalKind, Rules};
+use counterweight_coop::{
+    Admission, COOP_MODULE, Consent, CoopCall, ModuleCall as _, ProposalKind, Rules,
+};
 use counterweight_crypto::SigningKey;
 use counterweight_learn::LearnCall;
 use counterweight_node::testnet::dev_account;
@@ -140,7 +142,13 @@ pub(crate) fn approved_task(devnet: &Devnet, rounds: u32) -> (Hash, Vec<Dataset>
         },
     );
     let admit = attr(&joined, "proposal_created", "proposal");
-    coop(&mut a, CoopCall::Vote { proposal: admit, yes: true });
+    coop(
+        &mut a,
+        CoopCall::Vote {
+            proposal: admit,
+            yes: true,
+        },
+    );
     coop(&mut b, CoopCall::Execute { proposal: admit });
     let data = Dataset::digits();
     let half = data.labels().len() / 2;
@@ -192,8 +200,20 @@ pub(crate) fn approved_task(devnet: &Devnet, rounds: u32) -> (Hash, Vec<Dataset>
         },
     );
     let approve = attr(&proposed, "proposal_created", "proposal");
-    coop(&mut a, CoopCall::Vote { proposal: approve, yes: true });
-    coop(&mut b, CoopCall::Vote { proposal: approve, yes: true });
+    coop(
+        &mut a,
+        CoopCall::Vote {
+            proposal: approve,
+            yes: true,
+        },
+    );
+    coop(
+        &mut b,
+        CoopCall::Vote {
+            proposal: approve,
+            yes: true,
+        },
+    );
     coop(&mut a, CoopCall::Execute { proposal: approve });
     (task, shards)
 }

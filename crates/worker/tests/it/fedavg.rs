@@ -18,15 +18,17 @@ fn two_workers_run_a_fedavg_task_to_the_end_and_are_paid_slow() {
     for (i, shard) in shards.into_iter().enumerate() {
         let client = devnet.client();
         let tx = tx.clone();
-        threads.push(std::thread::spawn(move || -> counterweight_worker::Result<WorkerReport> {
-            Worker::builder(client, dev_account(i as u64), task, shard)
-                .shard_index(Some(i as u64))
-                .timeout(Duration::from_secs(120))
-                .build()?
-                .run(&mut |e| {
-                    let _ = tx.send((i, e.clone()));
-                })
-        }));
+        threads.push(std::thread::spawn(
+            move || -> counterweight_worker::Result<WorkerReport> {
+                Worker::builder(client, dev_account(i as u64), task, shard)
+                    .shard_index(Some(i as u64))
+                    .timeout(Duration::from_secs(120))
+                    .build()?
+                    .run(&mut |e| {
+                        let _ = tx.send((i, e.clone()));
+                    })
+            },
+        ));
     }
     drop(tx);
     // Anyone may start an approved task: dev2 is not a member.
@@ -72,5 +74,9 @@ fn two_workers_run_a_fedavg_task_to_the_end_and_are_paid_slow() {
     let rewards = reader.rewards().expect("rewards");
     assert!(rewards.settled);
     let paid: u64 = reports.iter().map(|r| r.reward).sum();
-    assert_eq!(paid + rewards.treasury_amount, 10_000, "the pool is paid out in full");
+    assert_eq!(
+        paid + rewards.treasury_amount,
+        10_000,
+        "the pool is paid out in full"
+    );
 }

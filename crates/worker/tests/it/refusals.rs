@@ -31,10 +31,20 @@ fn a_non_member_update_is_refused_with_the_chains_reason_slow() {
     let mut outsider = Worker::builder(devnet.client(), dev_account(2), task, Dataset::digits())
         .build()
         .expect("the task exists and the data fits its model");
-    let round = outsider.reader().round().expect("read").expect("round 1 is open");
+    let round = outsider
+        .reader()
+        .round()
+        .expect("read")
+        .expect("round 1 is open");
     assert_eq!(round.round, 1);
-    assert!(round.participants.iter().all(|p| p.address != outsider.address()));
-    let params = counterweight_fl::fixed::dequantize(&outsider.reader().global().expect("global").params);
+    assert!(
+        round
+            .participants
+            .iter()
+            .all(|p| p.address != outsider.address())
+    );
+    let params =
+        counterweight_fl::fixed::dequantize(&outsider.reader().global().expect("global").params);
     let err = outsider
         .submit_update(&LocalUpdate {
             round: 1,

@@ -655,8 +655,8 @@ impl Demo {
         Ok(LearnReader::new(self.client.clone(), task).global()?)
     }
 
-    /// 6. Training: one worker per member, each in its own thread; round accuracy as the
-    /// first member reports its aggregates.
+    /// Step 6, training: one worker per member, each in its own thread; the round accuracy
+    /// is printed as the first member reports its aggregates.
     fn train(
         &mut self,
         task: Hash,

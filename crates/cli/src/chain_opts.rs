@@ -47,27 +47,3 @@ impl RpcOpt {
         Client::new(&self.rpc).context("bad --rpc")
     }
 }
-
-// Used by learn/demo until merge: every other command returns an `Output` instead.
-#[doc(hidden)]
-pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let text = serde_json::to_string(value).context("cannot encode output")?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}")?;
-    out.flush()?;
-    Ok(())
-}
-
-// Used by learn/demo until merge: every other command returns an `Output` instead.
-#[doc(hidden)]
-pub fn print_text(text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    if !text.ends_with('\n') {
-        out.write_all(b"\n")?;
-    }
-    out.flush()?;
-    Ok(())
-}

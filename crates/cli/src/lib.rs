@@ -136,9 +136,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Output> {
     let Cli { global, command } = cli;
     match command {
         // <arms>
-        Command::Demo(args) => demo::run(args, &global).map(|()| Output::nothing()),
+        Command::Demo(args) => demo::run(args, &global),
         Command::Model(args) => model::run(args, &global),
-        Command::Learn(args) => learn::run(args, &global).map(|()| Output::nothing()),
+        Command::Learn(args) => learn::run(args, &global),
         Command::Identity(args) => identity::run(args, &global),
         Command::Audit(args) => audit::run(args, &global),
         Command::Coop(args) => coop::run(args, &global),
@@ -155,3 +155,4 @@ pub fn run(cli: Cli) -> anyhow::Result<Output> {
         Command::Zk(args) => zk::run(args, &global),
     }
 }
+

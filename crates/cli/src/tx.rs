@@ -1,31 +1,18 @@
 //! Sign calls with a keystore key and send them to a node: the one path every command and
-//! worker uses to write to the chain.
+//! worker uses to write to the chain. The signing lives in the worker crate
+//! ([`counterweight_worker::Sender`]); this is its face for commands, with `anyhow` errors.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context as _, bail};
 use counterweight_crypto::SigningKey;
-use counterweight_rpc_api::{Client, ReceiptStatusView, ReceiptView, TxStatusResponse};
-use counterweight_types::{Address, Call, ChainId, Hash, Transaction};
-
-/// How often a waiting signer asks for a transaction's status. Blocks on a devnet are tens of
-/// milliseconds apart, so a short interval keeps round trips close to block time.
-const WAIT_POLL: Duration = Duration::from_millis(20);
-
-/// How long [`Signer::send_and_wait`] waits for finality before giving up.
-const DEFAULT_WAIT: Duration = Duration::from_secs(60);
+use counterweight_rpc_api::{Client, ReceiptView};
+use counterweight_types::{Address, Call, ChainId, Hash};
+use counterweight_worker::Sender;
 
 /// Signs calls for one account and submits them, keeping the account's nonce locally so that
 /// several transactions can be queued in one block.
 #[derive(Debug)]
-pub struct Signer {
-    client: Client,
-    key: SigningKey,
-    chain_id: ChainId,
-    next_nonce: u64,
-    fee: u64,
-    timeout: Duration,
-}
+pub struct Signer(Sender);
 
 impl Signer {
     /// A signer for `key` on the node behind `client`; reads the chain id and the account's
@@ -34,46 +21,39 @@ impl Signer {
     /// # Errors
     /// An unreachable node or a malformed answer.
     pub fn new(client: Client, key: SigningKey) -> anyhow::Result<Self> {
-        let chain_id =
-            ChainId::new(client.status()?.chain_id).context("the node sent an invalid chain id")?;
-        let next_nonce = client.account(&key.address().to_hex())?.nonce;
-        Ok(Self {
-            client,
-            key,
-            chain_id,
-            next_nonce,
-            fee: 1,
-            timeout: DEFAULT_WAIT,
-        })
+        Ok(Self(Sender::new(client, key)?))
     }
 
     /// Offer `fee` per transaction instead of the minimum (1).
     #[must_use]
-    pub fn with_fee(mut self, fee: u64) -> Self {
-        self.fee = fee;
-        self
+    pub fn with_fee(self, fee: u64) -> Self {
+        Self(self.0.with_fee(fee))
     }
 
     /// Wait at most `timeout` for finality in [`Signer::send_and_wait`].
     #[must_use]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        Self(self.0.with_timeout(timeout))
     }
 
     /// The signing account.
     pub fn address(&self) -> Address {
-        self.key.address()
+        self.0.address()
     }
 
     /// The node client.
     pub fn client(&self) -> &Client {
-        &self.client
+        self.0.client()
     }
 
     /// The chain id transactions are signed for.
     pub fn chain_id(&self) -> &ChainId {
-        &self.chain_id
+        self.0.chain_id()
+    }
+
+    /// The worker crate's sender underneath.
+    pub fn into_sender(self) -> Sender {
+        self.0
     }
 
     /// Re-reads the account's next nonce from the node (after a transaction was dropped).
@@ -81,8 +61,7 @@ impl Signer {
     /// # Errors
     /// An unreachable node.
     pub fn resync(&mut self) -> anyhow::Result<()> {
-        self.next_nonce = self.client.account(&self.address().to_hex())?.nonce;
-        Ok(())
+        Ok(self.0.resync()?)
     }
 
     /// Signs `call` with the next nonce and submits it; returns the transaction hash without
@@ -91,31 +70,7 @@ impl Signer {
     /// # Errors
     /// The node's rejection (the local nonce is then re-read) or an unreachable node.
     pub fn send(&mut self, call: Call) -> anyhow::Result<Hash> {
-        let tx = self.key.sign_tx(Transaction {
-            chain_id: self.chain_id.clone(),
-            sender: self.key.address(),
-            nonce: self.next_nonce,
-            fee: self.fee,
-            call,
-        });
-        let hash = tx.hash();
-        match self.client.submit_tx(&tx.to_bytes()) {
-            Ok(reply) => {
-                if reply.tx_hash != hash.to_hex() {
-                    bail!(
-                        "the node acknowledged a different transaction hash ({})",
-                        reply.tx_hash
-                    );
-                }
-                self.next_nonce += 1;
-                Ok(hash)
-            }
-            Err(err) => {
-                // A refused transaction used no nonce; the node's count is the truth.
-                let _ = self.resync();
-                Err(err.into())
-            }
-        }
+        Ok(self.0.send(call)?)
     }
 
     /// Sends `call` and waits until its block is final.
@@ -124,8 +79,7 @@ impl Signer {
     /// A rejection, a transaction dropped before inclusion, a call that failed in its block
     /// (the module's message and code; the fee was charged), a timeout, or an unreachable node.
     pub fn send_and_wait(&mut self, call: Call) -> anyhow::Result<ReceiptView> {
-        let hash = self.send(call)?;
-        self.wait(&hash)
+        Ok(self.0.send_and_wait(call)?)
     }
 
     /// Waits until transaction `hash` is final and returns its successful receipt.
@@ -133,16 +87,7 @@ impl Signer {
     /// # Errors
     /// As [`Signer::send_and_wait`].
     pub fn wait(&mut self, hash: &Hash) -> anyhow::Result<ReceiptView> {
-        let receipt = wait_final(&self.client, hash, self.timeout).inspect_err(|_| {
-            let _ = self.resync();
-        })?;
-        match &receipt.status {
-            ReceiptStatusView::Ok => Ok(receipt),
-            ReceiptStatusView::Failed { code, message } => bail!(
-                "transaction failed in block {}: {message} (code {code}); the fee was charged",
-                receipt.height
-            ),
-        }
+        Ok(self.0.wait(hash)?)
     }
 }
 
@@ -152,23 +97,5 @@ impl Signer {
 /// # Errors
 /// A transaction dropped before inclusion, a timeout, or an unreachable node.
 pub fn wait_final(client: &Client, hash: &Hash, timeout: Duration) -> anyhow::Result<ReceiptView> {
-    let started = Instant::now();
-    loop {
-        match client.tx_status(&hash.to_hex())? {
-            TxStatusResponse::Finalized { receipt, .. } => return Ok(receipt),
-            TxStatusResponse::Rejected {
-                code,
-                reason,
-                message,
-            } => bail!("transaction {hash} was dropped: {message} ({reason}, code {code})"),
-            TxStatusResponse::Pending | TxStatusResponse::Unknown => {}
-        }
-        if started.elapsed() >= timeout {
-            bail!(
-                "transaction {hash} not final within {} s",
-                timeout.as_secs()
-            );
-        }
-        std::thread::sleep(WAIT_POLL);
-    }
+    Ok(counterweight_worker::wait_final(client, hash, timeout)?)
 }

@@ -33,8 +33,9 @@ pub use sse::{SseEvent, SseParser};
 pub use types::{
     AccountResponse, BlockEvent, BlockResponse, ErrorResponse, EventView, HeaderView,
     MAX_SUBMIT_BATCH, PutBlobResponse, QueryParams, QueryResponse, ReceiptStatusView, ReceiptView,
-    StateProofResponse, StatusResponse, SubmitTxRequest, SubmitTxResponse, SubmitTxResult,
-    SubmitTxsRequest, SubmitTxsResponse, TxEncoding, TxStatusResponse, TxView,
+    StateProofResponse, StatusResponse, StreamEventData, StreamEventKind, SubmitTxRequest,
+    SubmitTxResponse, SubmitTxResult, SubmitTxsRequest, SubmitTxsResponse, TxEncoding,
+    TxStatusResponse, TxView,
 };
 
 /// The TCP port a node's RPC listens on unless configured otherwise.

@@ -21,7 +21,13 @@ pub enum TxEncoding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitTxRequest {
-    /// The signed transaction's canonical bytes, written as `encoding` says.
+    /// The signed transaction's canonical bytes, written as `encoding` says: even-length hex
+    /// (optional `0x`) or standard padded base64, at most `MAX_TX_BYTES` (131072) bytes once
+    /// decoded.
+    #[schema(
+        pattern = "^((0[xX])?([0-9a-fA-F]{2})*|([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)$",
+        max_length = 262146
+    )]
     pub tx: String,
     /// The text encoding of `tx` (default `hex`).
     #[serde(default)]
@@ -63,6 +69,7 @@ impl SubmitTxRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SubmitTxResponse {
     /// The transaction hash (hex), the key for `GET /v1/txs/{hash}`.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub tx_hash: String,
 }
 
@@ -74,7 +81,13 @@ pub const MAX_SUBMIT_BATCH: usize = 1_024;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SubmitTxsRequest {
     /// The signed transactions' canonical bytes, each written as `encoding` says (at most
-    /// [`MAX_SUBMIT_BATCH`]; the server's body limit applies to the whole request).
+    /// [`MAX_SUBMIT_BATCH`]; the server's body limit applies to the whole request). Each
+    /// entry has the form of [`SubmitTxRequest::tx`].
+    #[schema(
+        max_items = 1024,
+        inline,
+        value_type = Vec<TxText>
+    )]
     pub txs: Vec<String>,
     /// The text encoding of every entry of `txs` (default `hex`).
     #[serde(default)]
@@ -91,12 +104,24 @@ impl SubmitTxsRequest {
     }
 }
 
+/// One transaction's canonical bytes as text (schema only): even-length hex (optional `0x`)
+/// or standard padded base64, at most `MAX_TX_BYTES` bytes once decoded.
+#[derive(ToSchema)]
+#[schema(
+    value_type = String,
+    pattern = "^((0[xX])?([0-9a-fA-F]{2})*|([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)$",
+    max_length = 262146
+)]
+#[allow(dead_code)]
+pub(crate) struct TxText(String);
+
 /// The outcome of one transaction of a batch: `tx_hash` if it entered the mempool, otherwise
 /// `error`, the body `POST /v1/txs` would have answered with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SubmitTxResult {
     /// The transaction hash (hex) when accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub tx_hash: Option<String>,
     /// Why it was refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -170,6 +195,7 @@ pub enum ReceiptStatusView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReceiptView {
     /// The transaction hash (hex).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub tx_hash: String,
     /// Height of the including block.
     pub height: u64,
@@ -196,6 +222,7 @@ pub struct EventView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AccountResponse {
     /// The account address (hex of its ed25519 public key).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub address: String,
     /// Spendable balance.
     pub balance: u64,
@@ -211,14 +238,18 @@ pub struct HeaderView {
     /// Block height.
     pub height: u64,
     /// Parent block hash (hex).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub parent: String,
     /// Proposer's timestamp, milliseconds since the Unix epoch.
     pub timestamp_ms: u64,
     /// Proposer address (hex).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub proposer: String,
     /// Root of the block's transactions (hex).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub tx_root: String,
     /// Authenticated-state root after executing this block (hex).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub state_root: String,
 }
 
@@ -226,8 +257,10 @@ pub struct HeaderView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TxView {
     /// Transaction hash (hex).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub hash: String,
     /// Sender address (hex).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub sender: String,
     /// Sender's nonce.
     pub nonce: u64,
@@ -236,8 +269,10 @@ pub struct TxView {
     /// Target module id.
     pub module: u16,
     /// The module's call payload (hex).
+    #[schema(pattern = "^([0-9a-f]{2})*$")]
     pub payload: String,
     /// ed25519 signature (hex).
+    #[schema(pattern = "^[0-9a-f]{128}$")]
     pub signature: String,
 }
 
@@ -245,6 +280,7 @@ pub struct TxView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BlockResponse {
     /// Block hash (hex): the digest of the header.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub hash: String,
     /// The header.
     pub header: HeaderView,
@@ -256,13 +292,17 @@ pub struct BlockResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StateProofResponse {
     /// The state key (hex).
+    #[schema(pattern = "^([0-9a-f]{2})*$")]
     pub key: String,
     /// The value (hex), absent when the key is not in the state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^([0-9a-f]{2})*$")]
     pub value: Option<String>,
     /// The proof's canonical encoding (hex); verify it offline against `root`.
+    #[schema(pattern = "^([0-9a-f]{2})*$")]
     pub proof: String,
     /// The state root the proof is against (hex).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub root: String,
     /// Height of the block whose header carries `root`.
     pub height: u64,
@@ -276,8 +316,10 @@ pub struct StatusResponse {
     /// Latest finalized height.
     pub height: u64,
     /// Hash of the latest finalized block (hex).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub block_hash: String,
     /// State root after the latest finalized block (hex).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub state_root: String,
     /// Connected peers.
     pub peers: u32,
@@ -291,10 +333,12 @@ pub struct BlockEvent {
     /// Block height.
     pub height: u64,
     /// Block hash (hex).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub hash: String,
     /// Proposer's timestamp, milliseconds since the Unix epoch.
     pub timestamp_ms: u64,
     /// State root after the block (hex).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub state_root: String,
     /// Receipts of the block's transactions, in order.
     pub receipts: Vec<ReceiptView>,
@@ -346,8 +390,10 @@ mod tests {
 )]
 #[into_params(parameter_in = Query)]
 pub struct QueryParams {
-    /// The query's argument as hex (usually an id or an address); empty when absent.
+    /// The query's argument as even-length hex, optional `0x` (usually an id or an address),
+    /// at most 16384 bytes; empty when absent.
     #[serde(default)]
+    #[param(pattern = "^(0[xX])?([0-9a-fA-F]{2}){0,16384}$", max_length = 32770)]
     pub data: Option<String>,
 }
 
@@ -364,13 +410,36 @@ pub struct QueryResponse {
     pub value: Option<serde_json::Value>,
     /// The module's answer as hex when it is not JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^([0-9a-f]{2})*$")]
     pub bytes: Option<String>,
+}
+
+/// The name of a frame on the event stream (`GET /v1/events`, its SSE `event` field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StreamEventKind {
+    /// A finalized block; the data is a [`BlockEvent`].
+    Block,
+    /// The follower fell behind; the data is the number of blocks it missed.
+    Lagged,
+}
+
+/// The data of a frame on the event stream: a [`BlockEvent`] for a `block` frame, the number
+/// of missed blocks for a `lagged` frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum StreamEventData {
+    /// The data of a `block` frame.
+    Block(BlockEvent),
+    /// The data of a `lagged` frame: how many blocks the follower missed.
+    Lagged(u64),
 }
 
 /// The answer to storing a blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PutBlobResponse {
     /// The blob's BLAKE3 hash (hex): its address in every node's blob store.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub hash: String,
     /// Its size in bytes.
     pub size: u64,

@@ -91,7 +91,7 @@ pub(crate) async fn put_blob<N: NodeApi>(
     get,
     path = paths::BLOB,
     tag = "blobs",
-    params(("hash" = String, Path, description = "The blob's BLAKE3 hash (hex)")),
+    params(("hash" = String, Path, description = "The blob's BLAKE3 hash: 32 bytes as hex, optional `0x`", pattern = "^(0[xX])?[0-9a-fA-F]{64}$", min_length = 64, max_length = 66)),
     responses(
         (status = 200, description = "The blob", content_type = "application/octet-stream", body = Bytes),
         (status = 400, description = "Malformed hash", body = ErrorResponse),

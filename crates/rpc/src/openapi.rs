@@ -26,6 +26,7 @@ use crate::routes;
         crate::blobs::put_blob,
         crate::blobs::get_blob,
     ),
+    components(schemas(counterweight_rpc_api::StreamEventKind)),
     tags(
         (name = "transactions", description = "Submit transactions and follow their status"),
         (name = "blocks", description = "Finalized blocks and the event stream"),
@@ -54,5 +55,48 @@ pub fn openapi_json() -> String {
             tracing::error!(target: "rpc", error = %err, "cannot serialize the OpenAPI document");
             "{}\n".to_owned()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `maxLength` of parameter `name` of `GET path` in the document.
+    fn max_length(doc: &serde_json::Value, path: &str, name: &str) -> u64 {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .and_then(|params| params.iter().find(|param| param["name"] == name))
+            .and_then(|param| param["schema"]["maxLength"].as_u64())
+            .unwrap_or_else(|| panic!("{path} {name} has no maxLength"))
+    }
+
+    /// Hex of `n` bytes with a `0x` prefix, as a length in characters.
+    fn hex_chars(n: usize) -> u64 {
+        u64::try_from(2 + 2 * n).unwrap()
+    }
+
+    #[test]
+    fn documented_lengths_are_the_server_limits() {
+        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
+        assert_eq!(
+            max_length(&doc, counterweight_rpc_api::paths::STATE, "key"),
+            hex_chars(routes::MAX_STATE_KEY_BYTES)
+        );
+        assert_eq!(
+            max_length(&doc, "/v1/query/{module}/{path}", "data"),
+            hex_chars(routes::MAX_QUERY_DATA_BYTES)
+        );
+        let key = doc["paths"][counterweight_rpc_api::paths::STATE]["get"]["parameters"][0]
+            ["schema"]["pattern"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(key.ends_with(&format!("{{1,{}}}$", routes::MAX_STATE_KEY_BYTES)));
+        let tx = &doc["components"]["schemas"]["SubmitTxRequest"]["properties"]["tx"];
+        assert_eq!(
+            tx["maxLength"].as_u64(),
+            Some(hex_chars(counterweight_types::MAX_TX_BYTES))
+        );
     }
 }

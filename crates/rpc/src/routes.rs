@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use counterweight_rpc_api::{
-    AccountResponse, BlockEvent, BlockResponse, ErrorResponse, MAX_SUBMIT_BATCH, QueryParams,
-    QueryResponse, StateProofResponse, StatusResponse, SubmitTxRequest, SubmitTxResponse,
+    AccountResponse, BlockResponse, ErrorResponse, MAX_SUBMIT_BATCH, QueryParams, QueryResponse,
+    StateProofResponse, StatusResponse, StreamEventData, SubmitTxRequest, SubmitTxResponse,
     SubmitTxResult, SubmitTxsRequest, SubmitTxsResponse, TxStatusResponse, hexutil, paths,
 };
 use counterweight_types::{Address, Hash, Height, MAX_TX_BYTES, ModuleId, SignedTransaction};
@@ -29,7 +29,7 @@ use crate::metrics::{MetricsSource, RpcMetrics};
 use crate::node::{ChainEvent, NodeApi, SubmitError};
 
 /// Largest state key accepted in a query, in bytes.
-const MAX_STATE_KEY_BYTES: usize = 1024;
+pub(crate) const MAX_STATE_KEY_BYTES: usize = 1024;
 
 /// What the handlers share: the node, the server's metrics and settings.
 pub struct RpcState<N> {
@@ -209,7 +209,7 @@ fn decode_tx(request: &SubmitTxRequest) -> Result<SignedTransaction> {
     post,
     path = paths::SUBMIT_TX,
     tag = "transactions",
-    request_body = SubmitTxRequest,
+    request_body(content = SubmitTxRequest, description = "A signed transaction; the whole body is capped by the server's `max_body_bytes` (512 KiB by default), the decoded transaction by `MAX_TX_BYTES` (131072 bytes)"),
     responses(
         (status = 202, description = "Accepted into the mempool", body = SubmitTxResponse),
         (status = 400, description = "Malformed request or transaction (`bad_request`, `malformed`)", body = ErrorResponse),
@@ -263,7 +263,7 @@ fn record_submission<N: NodeApi>(state: &RpcState<N>, outcome: &Result<Hash>) {
     post,
     path = paths::SUBMIT_TXS,
     tag = "transactions",
-    request_body = SubmitTxsRequest,
+    request_body(content = SubmitTxsRequest, description = "At most 1024 signed transactions; the whole body is capped by the server's `max_body_bytes` (512 KiB by default)"),
     responses(
         (status = 200, description = "One outcome per transaction, in request order: a hash if accepted into the mempool, otherwise the error body `POST /v1/txs` would answer", body = SubmitTxsResponse),
         (status = 400, description = "Malformed request or more than 1024 transactions (`bad_request`)", body = ErrorResponse),
@@ -331,7 +331,7 @@ async fn submit_txs<N: NodeApi>(
     get,
     path = paths::TX,
     tag = "transactions",
-    params(("hash" = String, Path, description = "Transaction hash (hex)")),
+    params(("hash" = String, Path, description = "Transaction hash: 32 bytes as hex, optional `0x`", pattern = "^(0[xX])?[0-9a-fA-F]{64}$", min_length = 64, max_length = 66)),
     responses(
         (status = 200, description = "The status", body = TxStatusResponse),
         (status = 400, description = "Malformed hash", body = ErrorResponse),
@@ -351,7 +351,7 @@ async fn tx_status<N: NodeApi>(
     get,
     path = paths::ACCOUNT,
     tag = "state",
-    params(("address" = String, Path, description = "Account address (hex)")),
+    params(("address" = String, Path, description = "Account address: 32 bytes as hex, optional `0x`", pattern = "^(0[xX])?[0-9a-fA-F]{64}$", min_length = 64, max_length = 66)),
     responses(
         (status = 200, description = "The account (zero balance and nonce if never seen)", body = AccountResponse),
         (status = 400, description = "Malformed address", body = ErrorResponse),
@@ -388,7 +388,7 @@ async fn latest_block<N: NodeApi>(State(state): State<RpcState<N>>) -> Result<Js
     get,
     path = paths::BLOCK,
     tag = "blocks",
-    params(("height" = u64, Path, description = "Block height (genesis is 0)")),
+    params(("height" = u64, Path, description = "Block height (genesis is 0)", minimum = 0, maximum = 18446744073709551615_u64)),
     responses(
         (status = 200, description = "The block", body = BlockResponse),
         (status = 400, description = "Malformed height", body = ErrorResponse),
@@ -409,7 +409,7 @@ async fn block<N: NodeApi>(
 }
 
 /// Largest module-query argument accepted, in bytes.
-const MAX_QUERY_DATA_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_QUERY_DATA_BYTES: usize = 16 * 1024;
 
 /// Ask a module a read-only question against committed state (every module answers in JSON).
 #[utoipa::path(
@@ -417,8 +417,8 @@ const MAX_QUERY_DATA_BYTES: usize = 16 * 1024;
     path = "/v1/query/{module}/{path}",
     tag = "state",
     params(
-        ("module" = u16, Path, description = "Module id (1 bank, 2 identity, 3 coop, 4 learn, 5 registry, 6 audit)"),
-        ("path" = String, Path, description = "The module's query path; may contain slashes"),
+        ("module" = u16, Path, description = "Module id (1 bank, 2 identity, 3 coop, 4 learn, 5 registry, 6 audit); another id is refused with 422", minimum = 0, maximum = 65535),
+        ("path" = String, Path, description = "The module's query path, e.g. `balance` or `task/by_id`; may contain slashes; a path the module does not know is refused with 422", min_length = 1),
         QueryParams,
     ),
     responses(
@@ -478,7 +478,7 @@ async fn query<N: NodeApi>(
     get,
     path = paths::STATE,
     tag = "state",
-    params(("key" = String, Path, description = "State key (hex)")),
+    params(("key" = String, Path, description = "State key: 1 to 1024 bytes as hex, optional `0x`", pattern = "^(0[xX])?([0-9a-fA-F]{2}){1,1024}$", min_length = 2, max_length = 2050)),
     responses(
         (status = 200, description = "The value and its proof", body = StateProofResponse),
         (status = 400, description = "Malformed key", body = ErrorResponse),
@@ -516,12 +516,17 @@ async fn status<N: NodeApi>(State(state): State<RpcState<N>>) -> Result<Json<Sta
 
 /// Finalized blocks with their receipts and events, as server-sent events named `block`
 /// (data: a `BlockEvent`). A follower that falls behind gets a `lagged` event whose data is
-/// the number of blocks it missed.
+/// the number of blocks it missed. Comment lines keep the connection alive.
 #[utoipa::path(
     get,
     path = paths::EVENTS,
     tag = "blocks",
-    responses((status = 200, description = "A stream of `block` events", content_type = "text/event-stream", body = BlockEvent))
+    responses((
+        status = 200,
+        description = "A never-ending stream of server-sent events: each frame's `event` field is a `StreamEventKind` and its `data` field one JSON `StreamEventData` (a `BlockEvent` for `block`, the count of missed blocks for `lagged`)",
+        content_type = "text/event-stream",
+        body = StreamEventData
+    ))
 )]
 async fn events<N: NodeApi>(
     State(state): State<RpcState<N>>,

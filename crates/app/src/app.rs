@@ -461,6 +461,7 @@ impl App {
         let layers: Vec<&StateChanges> = ancestors.iter().map(|p| &p.changes).collect();
         let view = Layered::new(&self.store, layers);
         let mut state = BlockState::new(&view);
+        self.runtime.begin_block(&mut state, env);
         let mut included = Vec::with_capacity(txs.len());
         let mut receipts = Vec::with_capacity(txs.len());
         let mut dropped = Vec::new();

@@ -8,9 +8,10 @@ use clap::{Args as ClapArgs, Subcommand};
 use counterweight_identity::ModuleCall as _;
 use counterweight_identity::{
     CredentialDraft, IDENTITY_MODULE, IdentityCall, address_of_did, did_key, sign_credential,
+    sign_rotation,
 };
 use counterweight_rpc_api::{Client, ReceiptView};
-use counterweight_types::{Address, Call};
+use counterweight_types::{Address, Call, ChainId, Signature};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -79,7 +80,8 @@ pub struct RotateArgs {
     /// The DID's current key.
     #[command(flatten)]
     pub from: FromArg,
-    /// The new key: an address (hex), a `did:key`, or a key name.
+    /// The new key: an address (hex), a `did:key`, or a key name; it must be in the keystore
+    /// (it signs its consent to the rotation).
     #[arg(long, value_name = "KEY")]
     pub new_key: String,
 }
@@ -243,6 +245,43 @@ fn send(
         }
     }
     Ok(Output::with_text(&outcome, text)?)
+}
+
+/// The new key's consent to become the key of `did` (default: the DID `sender` controls),
+/// signed with the new key from the keystore.
+fn rotation_proof(
+    args: &Args,
+    did: Option<Address>,
+    sender: &str,
+    new_key: &Address,
+) -> anyhow::Result<Signature> {
+    let store = args.home.keystore()?;
+    let name = store.name_of(new_key)?.with_context(|| {
+        format!("the new key {new_key} is not in the keystore: it must sign the rotation")
+    })?;
+    let signer = store.load(&name)?;
+    let client = args.rpc.client()?;
+    let did = match did {
+        Some(did) => did,
+        None => {
+            let sender = store.load(sender)?.address();
+            query(&client, "controller", &sender.0)?
+                .get("did")
+                .and_then(Value::as_str)
+                .and_then(address_of_did)
+                .with_context(|| format!("{sender} controls no DID"))?
+        }
+    };
+    let meta = &query(&client, "did", &did.0)?["didDocumentMetadata"];
+    let old_key: Address = meta["currentKey"]
+        .as_str()
+        .and_then(|k| k.parse().ok())
+        .with_context(|| format!("{} is not registered", did_key(&did)))?;
+    let rotation = meta["previousKeys"].as_array().map_or(0, Vec::len);
+    let chain_id =
+        ChainId::new(client.status()?.chain_id).context("the node sent an invalid chain id")?;
+    let rotation = u64::try_from(rotation).context("key history too long")?;
+    Ok(sign_rotation(&signer, &chain_id, &did, &old_key, rotation))
 }
 
 fn latest_block_time(client: &Client) -> anyhow::Result<u64> {
@@ -421,10 +460,11 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
         Command::Show(a) => show(&args, &a.who),
         Command::Rotate(a) => {
             let new_key = resolve(&a.new_key, &args.home)?;
+            let proof = rotation_proof(&args, None, &a.from.from, &new_key)?;
             send(
                 &args,
                 &a.from,
-                &IdentityCall::RotateKey { new_key },
+                &IdentityCall::RotateKey { new_key, proof },
                 "rotated key",
             )
         }
@@ -441,9 +481,13 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Output> {
             send(&args, &a.from, &call, "set recovery")
         }
         Command::ApproveRecovery(a) => {
+            let did_owner = resolve(&a.did, &args.home)?;
+            let new_key = resolve(&a.new_key, &args.home)?;
+            let proof = rotation_proof(&args, Some(did_owner), &a.from.from, &new_key)?;
             let call = IdentityCall::ApproveRecovery {
-                did_owner: resolve(&a.did, &args.home)?,
-                new_key: resolve(&a.new_key, &args.home)?,
+                did_owner,
+                new_key,
+                proof,
             };
             send(&args, &a.from, &call, "approved recovery")
         }

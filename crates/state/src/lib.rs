@@ -47,4 +47,6 @@ pub use error::{CallError, Error, ModuleError, Result, TxError, Verdict};
 pub use event::{EventError, ModuleEvent};
 pub use module::{Module, TxContext, TxInfo, module_key};
 pub use overlay::{BlockState, Layered, StateAccess};
-pub use runtime::{BlockEnv, CODE_EVENT_LIMIT, EventRecorder, FeeHandler, Runtime, SYSTEM_MODULE};
+pub use runtime::{
+    BlockEnv, CODE_EVENT_LIMIT, EventRecorder, FeeHandler, Runtime, SYSTEM_MODULE, block_time,
+};

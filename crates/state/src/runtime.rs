@@ -95,6 +95,24 @@ fn height_key() -> Vec<u8> {
     module_key(SYSTEM_MODULE, &[b"height"])
 }
 
+fn time_key() -> Vec<u8> {
+    module_key(SYSTEM_MODULE, &[b"time"])
+}
+
+/// Returns the time of the block being executed (during execution) or of the latest block
+/// (in queries), as [`Runtime::begin_block`] recorded it; `None` before the first block.
+///
+/// # Errors
+/// Fatal storage errors, or a stored time that is not 8 bytes.
+pub fn block_time(state: &dyn StateReader) -> StorageResult<Option<u64>> {
+    match state.get(&time_key())? {
+        Some(v) => <[u8; 8]>::try_from(v.as_slice())
+            .map(|b| Some(u64::from_be_bytes(b)))
+            .map_err(|_| counterweight_storage_api::StorageError::Corrupt { what: "block time" }),
+        None => Ok(None),
+    }
+}
+
 fn events_within_limits(events: &[Event]) -> bool {
     events.len() <= MAX_EVENTS
         && events.iter().all(|e| {
@@ -335,6 +353,12 @@ impl Runtime {
             status,
             events,
         }))
+    }
+
+    /// Opens a block: records its timestamp in the state before any transaction runs, so
+    /// calls and queries read the block time from state ([`block_time`]).
+    pub fn begin_block(&self, state: &mut BlockState<'_>, env: &BlockEnv) {
+        state.set(time_key(), env.timestamp_ms.to_be_bytes().to_vec());
     }
 
     /// Closes a block: records its height in the state (so every block changes the root).

@@ -292,6 +292,7 @@ impl TestChain {
             timestamp_ms: self.now_ms + self.block_time_ms,
         };
         let mut block = BlockState::new(&self.state);
+        self.runtime.begin_block(&mut block, &env);
         let receipt = self
             .runtime
             .apply_tx(&mut block, &env, 0, stx)

@@ -51,3 +51,5 @@ pub const MODEL_VERSION_ID: &[u8] = b"counterweight/v1/model-version-id";
 pub const AUDIT_LEAF: &[u8] = b"counterweight/v1/audit-leaf";
 /// Prefix of an audit-log inner node (audit module).
 pub const AUDIT_NODE: &[u8] = b"counterweight/v1/audit-node";
+/// Signature namespace of a new key's consent to a DID key rotation (identity module).
+pub const KEY_ROTATION: &[u8] = b"counterweight/v1/key-rotation";

@@ -1,14 +1,15 @@
 //! Credential admission: checks a presented credential against a coop's admission rule.
 
+use counterweight_identity::VerifiedCredential;
 use counterweight_state::CallError;
 use counterweight_storage_api::StateReader;
-use counterweight_types::{Address, Hash};
+use counterweight_types::Address;
 
 use crate::CoopError;
 
 /// Verifies `credential` at block time `now_ms` (signature, validity window, revocation, via
 /// the identity module) and checks it was issued by `issuer`, has kind `kind` and names
-/// `subject`; returns the credential's id.
+/// `subject`; returns the verified credential.
 pub(crate) fn check(
     state: &dyn StateReader,
     credential: &[u8],
@@ -16,7 +17,7 @@ pub(crate) fn check(
     issuer: &Address,
     kind: &str,
     subject: &Address,
-) -> Result<Hash, CallError> {
+) -> Result<VerifiedCredential, CallError> {
     // `check_credential` is `verify_credential` with storage faults kept fatal.
     let vc = match counterweight_identity::check_credential(state, credential, now_ms) {
         Ok(vc) => vc,
@@ -46,5 +47,5 @@ pub(crate) fn check(
         }
         .into());
     }
-    Ok(vc.id)
+    Ok(vc)
 }

@@ -61,6 +61,9 @@ pub mod codes {
     pub const ZERO_AMOUNT: u32 = 26;
     /// The payer (sender or treasury) has too little balance.
     pub const INSUFFICIENT_FUNDS: u32 = 27;
+    /// The member's admitting credential has been revoked or has expired: it acts as a
+    /// member again only after rejoining with a valid credential.
+    pub const MEMBERSHIP_LAPSED: u32 = 28;
 }
 
 /// Why the coop refuses a call (or a query).
@@ -83,6 +86,14 @@ pub enum CoopError {
     #[error("{who} is not a member of coop {coop}")]
     NotMember {
         /// The account.
+        who: Address,
+        /// The cooperative.
+        coop: Hash,
+    },
+    /// The credential that admitted the member has been revoked or has expired.
+    #[error("{who}'s membership of coop {coop} lapsed: its credential is revoked or expired")]
+    MembershipLapsed {
+        /// The member.
         who: Address,
         /// The cooperative.
         coop: Hash,
@@ -288,6 +299,7 @@ impl Verdict for CoopError {
             Self::BadQuery(_) => codes::BAD_QUERY,
             Self::UnknownCoop { .. } => codes::UNKNOWN_COOP,
             Self::NotMember { .. } => codes::NOT_MEMBER,
+            Self::MembershipLapsed { .. } => codes::MEMBERSHIP_LAPSED,
             Self::AlreadyMember { .. } => codes::ALREADY_MEMBER,
             Self::RuleOutOfRange { .. } | Self::EmptyCredentialKind => codes::INVALID_RULES,
             Self::EmptyName => codes::INVALID_NAME,

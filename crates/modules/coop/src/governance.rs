@@ -7,7 +7,10 @@ use counterweight_types::Hash;
 use crate::{
     CoopError, CoopEvent,
     call::{Admission, ProposalKind, Rules},
-    membership::{require_coop, require_member, require_non_member, require_not_last},
+    membership::{
+        require_coop, require_enrolled, require_gate, require_member, require_non_member,
+        require_not_last,
+    },
     records::{Coop, Proposal, ProposalStatus},
     store::{
         approved_key, epoch_key, is_approved, member_epoch, pending_key, proposal,
@@ -106,7 +109,7 @@ fn check_kind(state: &dyn StateReader, c: &Coop, kind: &ProposalKind) -> Result<
     match kind {
         ProposalKind::Admit { member } => require_non_member(state, &c.id, member)?,
         ProposalKind::Remove { member } => {
-            require_member(state, &c.id, member)?;
+            require_enrolled(state, &c.id, member)?;
             require_not_last(c, member)?;
         }
         ProposalKind::ApproveTask { task } => {
@@ -218,6 +221,7 @@ pub(crate) fn vote(ctx: &mut TxContext<'_>, id: Hash, yes: bool) -> Result<(), C
         }
         Some(_) => {}
     }
+    require_gate(ctx, &p.coop, &voter)?;
     if ctx.get(&vote_key(&id, &voter))?.is_some() {
         return Err(CoopError::AlreadyVoted {
             voter,

@@ -11,8 +11,9 @@ use crate::{
     governance::{open_proposal, validate_rules},
     records::Coop,
     store::{
-        MAX_MEMBERS, coop, coop_id, epoch_key, member_epoch, member_key, members, pending_key,
-        read_hash, read_u64, treasury_address, write_coop, write_members,
+        Gate, MAX_MEMBERS, coop, coop_id, epoch_key, gate_holds, gate_key, member_epoch,
+        member_key, members, pending_key, read_hash, read_u64, treasury_address, write_coop,
+        write_gate, write_members,
     },
 };
 
@@ -20,7 +21,36 @@ pub(crate) fn require_coop(state: &dyn StateReader, id: &Hash) -> Result<Coop, C
     Ok(coop(state, id)?.ok_or(CoopError::UnknownCoop { id: *id })?)
 }
 
+/// Refuses an account that is not a member, or whose admitting credential has since been
+/// revoked or has expired (`MEMBERSHIP_LAPSED`).
 pub(crate) fn require_member(
+    state: &dyn StateReader,
+    coop: &Hash,
+    who: &Address,
+) -> Result<(), CallError> {
+    require_enrolled(state, coop, who)?;
+    require_gate(state, coop, who)
+}
+
+/// Refuses a member whose admitting credential has been revoked or has expired.
+pub(crate) fn require_gate(
+    state: &dyn StateReader,
+    coop: &Hash,
+    who: &Address,
+) -> Result<(), CallError> {
+    if !gate_holds(state, coop, who)? {
+        return Err(CoopError::MembershipLapsed {
+            who: *who,
+            coop: *coop,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Refuses an account that is not on the member list (a lapsed member is still on it: it may
+/// leave, be removed, or rejoin with a valid credential).
+pub(crate) fn require_enrolled(
     state: &dyn StateReader,
     coop: &Hash,
     who: &Address,
@@ -88,9 +118,10 @@ fn remove_member(
     c: &mut Coop,
     who: &Address,
 ) -> Result<(), CallError> {
-    require_member(state, &c.id, who)?;
+    require_enrolled(state, &c.id, who)?;
     require_not_last(c, who)?;
     state.delete(member_key(&c.id, who));
+    state.delete(gate_key(&c.id, who));
     let mut list = members(state, &c.id)?;
     if let Ok(at) = list.binary_search(who) {
         list.remove(at);
@@ -136,7 +167,13 @@ pub(crate) fn join(
 ) -> Result<(), CallError> {
     let mut c = require_coop(ctx, &coop_id)?;
     let sender = ctx.sender;
-    require_non_member(ctx, &coop_id, &sender)?;
+    // A member whose credential lapsed renews its membership with a valid one.
+    let lapsed = matches!(c.rules.admission, Admission::ByCredential { .. })
+        && member_epoch(ctx, &coop_id, &sender)?.is_some()
+        && !gate_holds(ctx, &coop_id, &sender)?;
+    if !lapsed {
+        require_non_member(ctx, &coop_id, &sender)?;
+    }
     match c.rules.admission.clone() {
         Admission::ByVote => {
             if credential.is_some() {
@@ -157,7 +194,7 @@ pub(crate) fn join(
             let Some(credential) = credential else {
                 return Err(CoopError::CredentialRequired { kind, issuer }.into());
             };
-            let via = crate::credential::check(
+            let vc = crate::credential::check(
                 ctx,
                 &credential,
                 ctx.timestamp_ms,
@@ -165,11 +202,19 @@ pub(crate) fn join(
                 &kind,
                 &sender,
             )?;
-            add_member(ctx, &mut c, &sender)?;
+            if !lapsed {
+                add_member(ctx, &mut c, &sender)?;
+            }
+            let gate = Gate {
+                issuer: vc.issuer,
+                status_index: vc.status_index,
+                valid_until_ms: vc.valid_until_ms.unwrap_or(u64::MAX),
+            };
+            write_gate(ctx, &coop_id, &sender, &gate);
             ctx.emit_event(&CoopEvent::MemberJoined {
                 coop: coop_id,
                 member: sender,
-                credential: via,
+                credential: vc.id,
             })
         }
     }

@@ -58,6 +58,72 @@ pub(crate) fn member_key(coop: &Hash, who: &Address) -> Vec<u8> {
     key(&[b"member/", &coop.0, &who.0])
 }
 
+pub(crate) fn gate_key(coop: &Hash, who: &Address) -> Vec<u8> {
+    key(&[b"gate/", &coop.0, &who.0])
+}
+
+/// The credential a membership was admitted by: it lasts while the credential is neither
+/// revoked nor expired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Gate {
+    /// The credential's issuer (its DID's address).
+    pub(crate) issuer: Address,
+    /// The credential's index in the issuer's status list.
+    pub(crate) status_index: u64,
+    /// The credential's `validUntil` (`u64::MAX` for none).
+    pub(crate) valid_until_ms: u64,
+}
+
+const GATE_BYTES: usize = 32 + 8 + 8;
+
+pub(crate) fn write_gate(state: &mut dyn StateAccess, coop: &Hash, who: &Address, gate: &Gate) {
+    let mut v = Vec::with_capacity(GATE_BYTES);
+    v.extend_from_slice(&gate.issuer.0);
+    v.extend_from_slice(&gate.status_index.to_be_bytes());
+    v.extend_from_slice(&gate.valid_until_ms.to_be_bytes());
+    state.set(gate_key(coop, who), v);
+}
+
+pub(crate) fn gate(
+    state: &dyn StateReader,
+    coop: &Hash,
+    who: &Address,
+) -> StorageResult<Option<Gate>> {
+    let Some(v) = state.get(&gate_key(coop, who))? else {
+        return Ok(None);
+    };
+    let corrupt = || StorageError::Corrupt {
+        what: "membership gate",
+    };
+    if v.len() != GATE_BYTES {
+        return Err(corrupt());
+    }
+    let (issuer, rest) = v.split_at(32);
+    let (index, until) = rest.split_at(8);
+    Ok(Some(Gate {
+        issuer: Address::from_slice(issuer).map_err(|_| corrupt())?,
+        status_index: u64::from_be_bytes(index.try_into().map_err(|_| corrupt())?),
+        valid_until_ms: u64::from_be_bytes(until.try_into().map_err(|_| corrupt())?),
+    }))
+}
+
+/// Whether the credential that admitted `who` (if one did) still holds: not revoked by its
+/// issuer and not past its `validUntil` at the block time. Two reads, whatever the coop's
+/// size: memberships lapse where they are used, not by a sweep.
+pub(crate) fn gate_holds(
+    state: &dyn StateReader,
+    coop: &Hash,
+    who: &Address,
+) -> StorageResult<bool> {
+    let Some(g) = gate(state, coop, who)? else {
+        return Ok(true);
+    };
+    if counterweight_identity::is_revoked(state, &g.issuer, g.status_index)? {
+        return Ok(false);
+    }
+    Ok(counterweight_state::block_time(state)?.is_none_or(|now| now < g.valid_until_ms))
+}
+
 pub(crate) fn members_key(coop: &Hash) -> Vec<u8> {
     key(&[b"members/", &coop.0])
 }
@@ -178,12 +244,14 @@ pub fn coop(state: &dyn StateReader, id: &Hash) -> StorageResult<Option<Coop>> {
     read_record(state, &coop_key(id), "coop")
 }
 
-/// Returns whether `who` is currently a member of `coop` (false for an unknown coop).
+/// Returns whether `who` is currently a member of `coop` (false for an unknown coop): it was
+/// admitted, has not left or been removed, and the credential it joined with (if any) is
+/// neither revoked nor expired at the block time.
 ///
 /// # Errors
 /// Fatal storage errors.
 pub fn is_member(state: &dyn StateReader, coop: &Hash, who: &Address) -> StorageResult<bool> {
-    Ok(state.get(&member_key(coop, who))?.is_some())
+    Ok(state.get(&member_key(coop, who))?.is_some() && gate_holds(state, coop, who)?)
 }
 
 /// Returns the members of `coop`, sorted by address (empty for an unknown coop).

@@ -4,7 +4,7 @@ use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
 use counterweight_state::ModuleCall;
 use counterweight_types::{
-    Address,
+    Address, Signature,
     codec::{read_str, read_vec, str_size, write_str},
 };
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,9 @@ pub enum IdentityCall {
     RotateKey {
         /// The new ed25519 public key (it must not control another DID).
         new_key: Address,
+        /// The new key's signature over the rotation ([`crate::rotation_message`]): proof
+        /// that whoever rotates holds it.
+        proof: Signature,
     },
     /// Names the recovery delegates of the sender's DID: any `threshold` of them can rotate
     /// its key together. Pending approvals are dropped.
@@ -49,6 +52,8 @@ pub enum IdentityCall {
         did_owner: Address,
         /// The key to rotate to.
         new_key: Address,
+        /// The new key's signature over the rotation ([`crate::rotation_message`]).
+        proof: Signature,
     },
     /// Registers the sender's DID as a credential issuer for `credential_types`.
     RegisterIssuer {
@@ -93,9 +98,10 @@ impl Write for IdentityCall {
     fn write(&self, buf: &mut impl BufMut) {
         match self {
             Self::Register => buf.put_u8(0),
-            Self::RotateKey { new_key } => {
+            Self::RotateKey { new_key, proof } => {
                 buf.put_u8(1);
                 new_key.write(buf);
+                proof.write(buf);
             }
             Self::SetRecovery {
                 delegates,
@@ -105,10 +111,15 @@ impl Write for IdentityCall {
                 delegates.write(buf);
                 threshold.write(buf);
             }
-            Self::ApproveRecovery { did_owner, new_key } => {
+            Self::ApproveRecovery {
+                did_owner,
+                new_key,
+                proof,
+            } => {
                 buf.put_u8(3);
                 did_owner.write(buf);
                 new_key.write(buf);
+                proof.write(buf);
             }
             Self::RegisterIssuer {
                 name,
@@ -130,9 +141,9 @@ impl EncodeSize for IdentityCall {
     fn encode_size(&self) -> usize {
         1 + match self {
             Self::Register => 0,
-            Self::RotateKey { .. } => Address::SIZE,
+            Self::RotateKey { .. } => Address::SIZE + Signature::SIZE,
             Self::SetRecovery { delegates, .. } => delegates.encode_size() + u8::SIZE,
-            Self::ApproveRecovery { .. } => 2 * Address::SIZE,
+            Self::ApproveRecovery { .. } => 2 * Address::SIZE + Signature::SIZE,
             Self::RegisterIssuer {
                 name,
                 credential_types,
@@ -150,6 +161,7 @@ impl Read for IdentityCall {
             0 => Ok(Self::Register),
             1 => Ok(Self::RotateKey {
                 new_key: Address::read(buf)?,
+                proof: Signature::read(buf)?,
             }),
             2 => Ok(Self::SetRecovery {
                 delegates: read_vec::<Address>(buf, MAX_DELEGATES)?,
@@ -158,6 +170,7 @@ impl Read for IdentityCall {
             3 => Ok(Self::ApproveRecovery {
                 did_owner: Address::read(buf)?,
                 new_key: Address::read(buf)?,
+                proof: Signature::read(buf)?,
             }),
             4 => {
                 let name = read_str(buf, MAX_ISSUER_NAME_LEN, "issuer name")?;

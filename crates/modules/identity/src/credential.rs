@@ -52,6 +52,8 @@ pub struct VerifiedCredential {
     pub claims: BTreeMap<String, String>,
     /// End of validity (`validUntil`), if any.
     pub valid_until_ms: Option<u64>,
+    /// Its index in the issuer's status list (where a revocation of it is recorded).
+    pub status_index: u64,
 }
 
 /// What an issuer puts in a credential (see [`sign_credential`]).
@@ -498,6 +500,7 @@ pub fn check_credential(
         kind,
         claims,
         valid_until_ms: valid_until,
+        status_index: index,
     })
 }
 

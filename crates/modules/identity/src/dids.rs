@@ -1,9 +1,10 @@
 //! DID calls: registration, key rotation and k-of-n recovery.
 
-use commonware_codec::Encode as _;
+use commonware_codec::{Encode as _, Write as _};
+use counterweight_crypto::{SigningKey, domain, verify_message};
 use counterweight_state::{CallError, StateAccess as _, TxContext};
 use counterweight_storage_api::StateReader;
-use counterweight_types::Address;
+use counterweight_types::{Address, ChainId, Signature};
 
 use crate::{
     call::{DidRecord, MAX_ROTATIONS, PreviousKey, Recovery},
@@ -26,6 +27,59 @@ fn check_new_key(state: &dyn StateReader, did: &Address, key: &Address) -> Resul
     }
     if did_of_key(state, key)?.is_some() || (key != did && did_record(state, key)?.is_some()) {
         return Err(IdentityError::KeyInUse { key: *key }.into());
+    }
+    Ok(())
+}
+
+/// Returns the bytes a new key signs, under [`domain::KEY_ROTATION`], to consent to become
+/// `did`'s key: the chain id, the DID, its current key, its rotation count (the length of its
+/// key history) and the new key. Binding the count and the current key makes each proof good
+/// for one rotation only; binding the chain id and the DID keeps it from being replayed
+/// elsewhere.
+pub fn rotation_message(
+    chain_id: &ChainId,
+    did: &Address,
+    old_key: &Address,
+    rotation: u64,
+    new_key: &Address,
+) -> Vec<u8> {
+    let mut msg = Vec::new();
+    chain_id.write(&mut msg);
+    did.write(&mut msg);
+    old_key.write(&mut msg);
+    rotation.write(&mut msg);
+    new_key.write(&mut msg);
+    msg
+}
+
+/// Signs, with the new key, its consent to rotate `did` from `old_key` (the DID's current
+/// key, with `rotation` replaced keys so far): the `proof` of
+/// [`IdentityCall::RotateKey`](crate::IdentityCall::RotateKey) and
+/// [`IdentityCall::ApproveRecovery`](crate::IdentityCall::ApproveRecovery).
+pub fn sign_rotation(
+    new_key: &SigningKey,
+    chain_id: &ChainId,
+    did: &Address,
+    old_key: &Address,
+    rotation: u64,
+) -> Signature {
+    let msg = rotation_message(chain_id, did, old_key, rotation, &new_key.address());
+    new_key.sign_message(domain::KEY_ROTATION, &msg)
+}
+
+/// Checks that `proof` is `new_key`'s signature over the next rotation of `did`.
+fn check_proof(
+    ctx: &TxContext<'_>,
+    did: &Address,
+    new_key: &Address,
+    proof: &Signature,
+) -> Result<(), CallError> {
+    let record =
+        did_record(ctx, did)?.ok_or_else(|| IdentityError::UnknownDid { did: did_key(did) })?;
+    let rotation = u64::try_from(record.previous_keys.len()).unwrap_or(u64::MAX);
+    let msg = rotation_message(ctx.chain_id, did, &record.current_key, rotation, new_key);
+    if !verify_message(new_key, domain::KEY_ROTATION, &msg, proof) {
+        return Err(IdentityError::BadKeyProof { key: *new_key }.into());
     }
     Ok(())
 }
@@ -98,9 +152,14 @@ pub(crate) fn register(ctx: &mut TxContext<'_>) -> Result<(), CallError> {
     Ok(())
 }
 
-pub(crate) fn rotate_key(ctx: &mut TxContext<'_>, new_key: Address) -> Result<(), CallError> {
+pub(crate) fn rotate_key(
+    ctx: &mut TxContext<'_>,
+    new_key: Address,
+    proof: Signature,
+) -> Result<(), CallError> {
     let did = sender_did(ctx, &ctx.sender)?;
     check_new_key(ctx, &did, &new_key)?;
+    check_proof(ctx, &did, &new_key, &proof)?;
     rotate(ctx, &did, &new_key, RotatedBy::Owner)
 }
 
@@ -140,6 +199,7 @@ pub(crate) fn approve_recovery(
     ctx: &mut TxContext<'_>,
     did: Address,
     new_key: Address,
+    proof: Signature,
 ) -> Result<(), CallError> {
     if did_record(ctx, &did)?.is_none() {
         return Err(IdentityError::UnknownDid { did: did_key(&did) }.into());
@@ -163,6 +223,7 @@ pub(crate) fn approve_recovery(
         .into());
     }
     check_new_key(ctx, &did, &new_key)?;
+    check_proof(ctx, &did, &new_key, &proof)?;
     if rec.approvals.contains(&(delegate, new_key)) {
         return Err(IdentityError::AlreadyApproved.into());
     }

@@ -109,6 +109,8 @@ pub mod codes {
     pub const BAD_STATUS_INDEX: u32 = 15;
     /// The status-list index is already revoked.
     pub const ALREADY_REVOKED: u32 = 16;
+    /// The new key's signature over the rotation (its proof of possession) does not verify.
+    pub const BAD_KEY_PROOF: u32 = 17;
     /// Credential: not a VC 2.0 credential in a compact EdDSA JWS, or a field is invalid.
     pub const CREDENTIAL_MALFORMED: u32 = 20;
     /// Credential: larger than [`crate::MAX_CREDENTIAL_BYTES`].
@@ -187,6 +189,12 @@ pub enum IdentityError {
     #[error("{key} is not an ed25519 public key")]
     InvalidKey {
         /// The refused key.
+        key: Address,
+    },
+    /// The new key did not sign the rotation (no proof that the rotator holds it).
+    #[error("key {key} did not sign this rotation: the new key must sign it (proof of possession)")]
+    BadKeyProof {
+        /// The new key.
         key: Address,
     },
     /// The DID's key history is full.
@@ -344,6 +352,7 @@ impl Verdict for IdentityError {
             Self::KeyControlsDid { .. } | Self::KeyInUse { .. } => codes::KEY_IN_USE,
             Self::InvalidKey { .. } => codes::INVALID_KEY,
             Self::TooManyRotations { .. } => codes::TOO_MANY_ROTATIONS,
+            Self::BadKeyProof { .. } => codes::BAD_KEY_PROOF,
             Self::BadRecovery => codes::BAD_RECOVERY,
             Self::NoRecovery { .. } => codes::NO_RECOVERY,
             Self::ReplacedKey { .. } | Self::NotDelegate { .. } => codes::NOT_DELEGATE,

@@ -69,6 +69,7 @@ pub use credential::{
     issue_credential, sign_credential, status_list_id, verify_credential,
 };
 pub use did_key::{address_of_did, did_key, key_multibase, verification_method_id};
+pub use dids::{rotation_message, sign_rotation};
 pub use error::{Error, IdentityError, Result, codes};
 pub use events::{IdentityEvent, RotatedBy};
 pub use module::{IDENTITY_MODULE, Identity};

@@ -43,14 +43,16 @@ impl Module for Identity {
     fn execute(&self, ctx: &mut TxContext<'_>, payload: &[u8]) -> Result<(), CallError> {
         match IdentityCall::parse(payload).map_err(IdentityError::from)? {
             IdentityCall::Register => register(ctx),
-            IdentityCall::RotateKey { new_key } => rotate_key(ctx, new_key),
+            IdentityCall::RotateKey { new_key, proof } => rotate_key(ctx, new_key, proof),
             IdentityCall::SetRecovery {
                 delegates,
                 threshold,
             } => set_recovery(ctx, delegates, threshold),
-            IdentityCall::ApproveRecovery { did_owner, new_key } => {
-                approve_recovery(ctx, did_owner, new_key)
-            }
+            IdentityCall::ApproveRecovery {
+                did_owner,
+                new_key,
+                proof,
+            } => approve_recovery(ctx, did_owner, new_key, proof),
             IdentityCall::RegisterIssuer {
                 name,
                 credential_types,

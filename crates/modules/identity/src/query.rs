@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use counterweight_state::{
-    CallError,
+    CallError, block_time,
     query::{answer, split_path, unknown_path},
 };
 use counterweight_storage_api::{Result as StorageResult, StateReader};
@@ -18,7 +18,7 @@ use crate::{
     credential::{MAX_STATUS_INDEX, VerifiedCredential, check_credential, status_list_id},
     did_key::{address_of_did, did_key, key_multibase, verification_method_id},
     error::IdentityError,
-    store::{block_time, did_of_key, did_record, issuer, recovery, revoked_indices},
+    store::{did_of_key, did_record, issuer, recovery, revoked_indices},
     time::format_ms,
 };
 

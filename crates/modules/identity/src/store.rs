@@ -1,7 +1,7 @@
 //! The identity module's state keys and records, and its Rust read API.
 
 use commonware_codec::{Copying, Decode as _};
-use counterweight_state::{SYSTEM_MODULE, module_key};
+use counterweight_state::module_key;
 use counterweight_storage_api::{Result as StorageResult, StateReader, StorageError};
 use counterweight_types::Address;
 
@@ -32,21 +32,6 @@ pub(crate) fn issuer_key(did: &Address) -> Vec<u8> {
 
 pub(crate) fn status_chunk_key(did: &Address, chunk: u64) -> Vec<u8> {
     module_key(IDENTITY_MODULE, &[b"st/", &did.0, &chunk.to_be_bytes()])
-}
-
-/// The state key of the runtime's latest block time (8 bytes, big-endian), if it keeps one.
-fn block_time_key() -> Vec<u8> {
-    module_key(SYSTEM_MODULE, &[b"time"])
-}
-
-/// Returns the runtime's latest block time, if the state keeps one.
-pub(crate) fn block_time(state: &dyn StateReader) -> StorageResult<Option<u64>> {
-    match state.get(&block_time_key())? {
-        Some(v) => <[u8; 8]>::try_from(v.as_slice())
-            .map(|b| Some(u64::from_be_bytes(b)))
-            .map_err(|_| StorageError::Corrupt { what: "block time" }),
-        None => Ok(None),
-    }
 }
 
 fn read_record<T>(

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use commonware_codec::Encode as _;
-use counterweight_coop::{Admission, CoopCall, codes, is_member};
+use counterweight_coop::{Admission, Consent, CoopCall, ProposalKind, codes, is_member};
 use counterweight_crypto::SigningKey;
 use counterweight_identity::{
     CredentialDraft, IDENTITY_MODULE, IdentityCall, issue_credential, sign_credential,
@@ -11,7 +11,7 @@ use counterweight_identity::{
 use counterweight_state::test_utils::{TestChain, attr};
 use counterweight_types::{Address, Hash, ReceiptStatus};
 
-use crate::{CoopChain, ISSUER_SEEDS, addr, chain};
+use crate::{CoopChain as _, ISSUER_SEEDS, addr, chain};
 
 const KIND: &str = "Farmer";
 
@@ -145,4 +145,92 @@ fn credential_of_another_subject_kind_or_issuer_is_refused() {
         &join(coop, wrong_issuer),
         codes::CREDENTIAL_MISMATCH,
     );
+}
+
+fn revoke(chain: &mut TestChain, issuer: &SigningKey, index: u64) {
+    let receipt = chain
+        .try_send(
+            issuer.address(),
+            IDENTITY_MODULE,
+            IdentityCall::Revoke { index }.encode(),
+        )
+        .expect("accepted");
+    assert_eq!(receipt.status, ReceiptStatus::Ok);
+}
+
+fn commit_dataset(coop: Hash, seed: u8) -> CoopCall {
+    CoopCall::CommitDataset {
+        coop,
+        root: Hash([seed; 32]),
+        schema: "a,b".into(),
+        records: 10,
+        consent: Consent {
+            training: true,
+            commercial: false,
+            derivatives: false,
+        },
+    }
+}
+
+fn spend(coop: Hash) -> CoopCall {
+    CoopCall::Propose {
+        coop,
+        kind: ProposalKind::Spend {
+            to: addr(5),
+            amount: 1,
+        },
+    }
+}
+
+/// Issue 12 (audit L3): a membership gated by a credential lasts only as long as the
+/// credential, checked wherever the membership is used.
+#[test]
+fn a_revoked_credential_ends_the_membership_it_gated() {
+    let (mut chain, issuer, coop) = setup();
+    chain.ok(addr(1), &join(coop, credential(&issuer, &addr(1), KIND, 3)));
+    chain.ok(addr(1), &commit_dataset(coop, 1));
+    let open = chain.propose(
+        addr(0),
+        coop,
+        ProposalKind::Spend {
+            to: addr(5),
+            amount: 1,
+        },
+    );
+    revoke(&mut chain, &issuer, 3);
+
+    assert!(!is_member(chain.state(), &coop, &addr(1)).unwrap());
+    chain.refused(addr(1), &commit_dataset(coop, 2), codes::MEMBERSHIP_LAPSED);
+    chain.refused(addr(1), &spend(coop), codes::MEMBERSHIP_LAPSED);
+    chain.refused(
+        addr(1),
+        &CoopCall::Vote {
+            proposal: open,
+            yes: true,
+        },
+        codes::MEMBERSHIP_LAPSED,
+    );
+    // The founder, admitted without a credential, is unaffected.
+    assert!(is_member(chain.state(), &coop, &addr(0)).unwrap());
+    // A lapsed member rejoins with a valid credential.
+    chain.ok(addr(1), &join(coop, credential(&issuer, &addr(1), KIND, 4)));
+    assert!(is_member(chain.state(), &coop, &addr(1)).unwrap());
+    chain.ok(addr(1), &commit_dataset(coop, 3));
+}
+
+/// Issue 12 (audit L3): the same for a credential's `validUntil`.
+#[test]
+fn an_expired_credential_ends_the_membership_it_gated() {
+    let (mut chain, issuer, coop) = setup();
+    let until = chain.now_ms() + 5_000;
+    let vc = issue_credential(&issuer, &addr(1), KIND, BTreeMap::new(), 0, 0, Some(until))
+        .expect("issues");
+    chain.ok(addr(1), &join(coop, vc));
+    chain.ok(addr(1), &commit_dataset(coop, 1));
+    assert!(is_member(chain.state(), &coop, &addr(1)).unwrap());
+    chain.advance_ms(5_000);
+    chain.refused(addr(1), &commit_dataset(coop, 2), codes::MEMBERSHIP_LAPSED);
+    assert!(!is_member(chain.state(), &coop, &addr(1)).unwrap());
+    chain.ok(addr(1), &CoopCall::Leave { coop });
+    assert!(!is_member(chain.state(), &coop, &addr(1)).unwrap());
 }

@@ -10,7 +10,7 @@ use counterweight_identity::{
 
 use counterweight_state::test_utils::{TestChain, event};
 
-use crate::support::{IdentityChain, addr, chain, key};
+use crate::support::{IdentityChain, addr, chain, key, rotate};
 
 const KIND: &str = "CooperativeMembership";
 
@@ -246,7 +246,7 @@ fn a_credential_signed_by_a_rotated_away_key_is_refused() {
     chain.issuer(1, &[KIND]);
     let old = credential(1, 0, chain.now_ms(), None);
     assert!(verify_credential(&chain.state(), &old, chain.now_ms()).is_ok());
-    chain.ok(&key(1), &IdentityCall::RotateKey { new_key: addr(2) });
+    chain.ok(&key(1), &rotate(&chain, 1, 2));
     assert_eq!(code(&chain, &old), codes::KEY_ROTATED);
 
     // The DID's new key issues for the same DID.

@@ -5,7 +5,7 @@ use counterweight_identity::{
     ModuleCall as _, codes,
 };
 use counterweight_state::{Module as _, TxError};
-use counterweight_types::Address;
+use counterweight_types::{Address, Signature};
 use proptest::prelude::*;
 
 use crate::support::{addr, chain};
@@ -14,11 +14,21 @@ fn address() -> impl Strategy<Value = Address> {
     any::<[u8; 32]>().prop_map(Address)
 }
 
+fn signature() -> impl Strategy<Value = Signature> {
+    any::<[u8; 32]>().prop_map(|half| {
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(&half);
+        sig[32..].copy_from_slice(&half);
+        Signature(sig)
+    })
+}
+
 fn call() -> impl Strategy<Value = IdentityCall> {
     let type_name = proptest::string::string_regex("[A-Za-z0-9_-]{1,31}").expect("regex");
     prop_oneof![
         Just(IdentityCall::Register),
-        address().prop_map(|new_key| IdentityCall::RotateKey { new_key }),
+        (address(), signature())
+            .prop_map(|(new_key, proof)| IdentityCall::RotateKey { new_key, proof }),
         (
             proptest::collection::vec(address(), 0..=MAX_DELEGATES),
             any::<u8>()
@@ -27,8 +37,13 @@ fn call() -> impl Strategy<Value = IdentityCall> {
                 delegates,
                 threshold
             }),
-        (address(), address())
-            .prop_map(|(did_owner, new_key)| IdentityCall::ApproveRecovery { did_owner, new_key }),
+        (address(), address(), signature()).prop_map(|(did_owner, new_key, proof)| {
+            IdentityCall::ApproveRecovery {
+                did_owner,
+                new_key,
+                proof,
+            }
+        }),
         (
             "\\PC{0,40}",
             proptest::collection::vec(type_name, 0..=MAX_CREDENTIAL_TYPES)

@@ -6,13 +6,13 @@ use counterweight_identity::{
     IDENTITY_MODULE, IdentityCall, codes, did_key, issue_credential, key_multibase,
 };
 
-use crate::support::{IdentityChain, addr, chain, key};
+use crate::support::{IdentityChain, addr, chain, key, rotate};
 
 #[test]
 fn did_query_returns_the_document_with_the_current_key() {
     let mut chain = chain();
     chain.ok(&key(1), &IdentityCall::Register);
-    chain.ok(&key(1), &IdentityCall::RotateKey { new_key: addr(2) });
+    chain.ok(&key(1), &rotate(&chain, 1, 2));
     let did = did_key(&addr(1));
     for (path, data) in [
         ("did".to_owned(), addr(1).0.to_vec()),
@@ -86,10 +86,39 @@ fn issuer_status_and_verify_queries() {
     let early = chain.identity_query(&format!("verify/{}", now - 1), &vc);
     assert_eq!(early["valid"], false);
     assert_eq!(early["code"], codes::NOT_YET_VALID);
-    // Without a time and without a block time in state, the query asks for one.
-    assert_eq!(chain.identity_query_code("verify", &vc), codes::BAD_QUERY);
+    // Without a time, the query verifies at the latest block's time.
+    assert_eq!(chain.identity_query("verify", &vc)["now_ms"], now);
     assert_eq!(
         chain.identity_query_code("verify/soon", &vc),
         codes::BAD_QUERY
     );
+}
+
+/// Issue 12 (audit L5): the chain keeps its block time in state, so `verify` needs no time
+/// from the caller.
+#[test]
+fn verify_without_a_time_uses_the_block_time() {
+    let mut chain = chain();
+    chain.issuer(1, &["Personhood"]);
+    let now = chain.now_ms();
+    let vc = issue_credential(
+        &key(1),
+        &addr(5),
+        "Personhood",
+        BTreeMap::new(),
+        3,
+        now,
+        Some(now + 10_000),
+    )
+    .unwrap();
+    let ok = chain.identity_query("verify", &vc);
+    assert_eq!(ok["valid"], true, "{ok}");
+    assert_eq!(ok["now_ms"], now);
+    // Later blocks move the time the query verifies at.
+    chain.advance_ms(20_000);
+    chain.ok(&key(2), &IdentityCall::Register);
+    let late = chain.identity_query("verify", &vc);
+    assert_eq!(late["valid"], false);
+    assert_eq!(late["code"], codes::EXPIRED);
+    assert_eq!(late["now_ms"], chain.now_ms());
 }

@@ -4,6 +4,7 @@ use counterweight_audit::AUDIT_MODULE;
 use counterweight_bank::BANK_MODULE;
 use counterweight_identity::{IDENTITY_MODULE, IdentityCall, ModuleCall as _, codes};
 use counterweight_state::{SYSTEM_MODULE, test_utils::SuiteCase};
+use counterweight_types::Signature;
 
 use crate::support::{addr, chain};
 
@@ -17,7 +18,11 @@ fn case() -> SuiteCase {
         accepted: IdentityCall::Register.to_payload(),
         // No DID yet: nothing to rotate.
         refused: (
-            IdentityCall::RotateKey { new_key: addr(2) }.to_payload(),
+            IdentityCall::RotateKey {
+                new_key: addr(2),
+                proof: Signature([0; 64]),
+            }
+            .to_payload(),
             codes::UNKNOWN_DID,
         ),
         fee_modules: vec![BANK_MODULE, SYSTEM_MODULE],

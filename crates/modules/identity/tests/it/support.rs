@@ -6,9 +6,11 @@ use std::sync::Arc;
 use counterweight_audit::Audit;
 use counterweight_bank::Bank;
 use counterweight_crypto::SigningKey;
-use counterweight_identity::{IDENTITY_MODULE, Identity, IdentityCall};
+use counterweight_identity::{
+    IDENTITY_MODULE, Identity, IdentityCall, did_of_key, did_record, sign_rotation,
+};
 use counterweight_state::test_utils::TestChain;
-use counterweight_types::{Address, Event};
+use counterweight_types::{Address, Event, Signature};
 
 /// Seeds of funded keys: 1 to `KEYS`.
 pub(crate) const KEYS: u64 = 12;
@@ -21,6 +23,25 @@ pub(crate) fn key(seed: u64) -> SigningKey {
 
 pub(crate) fn addr(seed: u64) -> Address {
     key(seed).address()
+}
+
+/// `to`'s signature consenting to become the next key of `did` (its proof of possession).
+pub(crate) fn proof(chain: &TestChain, did: &Address, to: u64) -> Signature {
+    let (old, rotation) = did_record(chain.state(), did)
+        .unwrap()
+        .map_or((*did, 0), |r| (r.current_key, r.previous_keys.len() as u64));
+    sign_rotation(&key(to), chain.chain_id(), did, &old, rotation)
+}
+
+/// The call by which key `from` rotates the DID it controls to key `to`, signed by `to`.
+pub(crate) fn rotate(chain: &TestChain, from: u64, to: u64) -> IdentityCall {
+    let did = did_of_key(chain.state(), &addr(from))
+        .unwrap()
+        .unwrap_or(addr(from));
+    IdentityCall::RotateKey {
+        new_key: addr(to),
+        proof: proof(chain, &did, to),
+    }
 }
 
 /// A chain with the bank, identity and the audit log (as module and recorder); keys 1 to

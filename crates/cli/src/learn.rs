@@ -769,6 +769,10 @@ pub fn task_spec(args: &OpenTaskArgs) -> anyhow::Result<TaskSpec> {
         },
         round_timeout_ms: args.timeout_ms,
         reward: args.reward,
+        max_examples_per_client: counterweight_learn::MAX_EXAMPLES_PER_CLIENT,
+        max_client_share_bps: counterweight_learn::FULL_SHARE_BPS,
+        max_attempts: counterweight_learn::DEFAULT_MAX_ATTEMPTS,
+        start_timeout_ms: counterweight_learn::DEFAULT_START_TIMEOUT_MS,
     })
 }
 

@@ -591,6 +591,10 @@ impl Demo {
             },
             round_timeout_ms: 60_000,
             reward: REWARD,
+            max_examples_per_client: counterweight_learn::MAX_EXAMPLES_PER_CLIENT,
+            max_client_share_bps: counterweight_learn::FULL_SHARE_BPS,
+            max_attempts: counterweight_learn::DEFAULT_MAX_ATTEMPTS,
+            start_timeout_ms: counterweight_learn::DEFAULT_START_TIMEOUT_MS,
         };
         let receipt = self.parties[0].send_and_wait(call(
             LEARN_MODULE,

@@ -155,4 +155,3 @@ pub fn run(cli: Cli) -> anyhow::Result<Output> {
         Command::Zk(args) => zk::run(args, &global),
     }
 }
-

@@ -76,6 +76,17 @@ pub enum Error {
     /// Fixed point, differential privacy, secure aggregation or an aggregation rule.
     #[error(transparent)]
     Fl(#[from] counterweight_fl::Error),
+    /// The task ended without finishing (it failed or its creator cancelled it).
+    #[error("task {task} ended: {status:?}")]
+    TaskEnded {
+        /// The task.
+        task: counterweight_types::Hash,
+        /// How it ended.
+        status: counterweight_learn::TaskStatus,
+    },
+    /// The update does not fit the exact secure-aggregation encoding (refused, never clamped).
+    #[error(transparent)]
+    SecAggInput(#[from] counterweight_learn::SecAggInputError),
     /// The task did not change state within the timeout.
     #[error("no progress on task {task} for {timeout_s} s")]
     NoProgress {

@@ -34,7 +34,7 @@ impl SecureRound {
         let cfg = secagg_config(
             round.secagg_round_id,
             round.participants.len(),
-            dim + 1,
+            counterweight_learn::secagg_dim(dim),
             params,
         )?;
         let (client, keys) = SecAggClient::new(cfg.clone(), ClientId(client_id), &mut rand::rng())?;
@@ -135,14 +135,9 @@ impl SecureRound {
             })
             .collect::<Result<Vec<_>>>()?;
         let w = fixed::quantize(&update.params)?;
-        let n = i64::from(update.examples);
-        let limit = i64::from(self.cfg.max_abs_param());
-        // Each n·w is clamped to the field's range: a large update is distorted, not refused.
-        let mut input: Vec<i32> = w
-            .iter()
-            .map(|&x| (i64::from(x) * n).clamp(-limit, limit) as i32)
-            .collect();
-        input.push(update.examples.min(self.cfg.max_abs_param().unsigned_abs()) as i32);
+        // Each n·w travels exactly (two limbs per value, then n): refused if out of range,
+        // never clamped (audit L6).
+        let input = counterweight_learn::secagg_input(&w, update.examples, &self.cfg)?;
         let masked = self.client.mask(&inbox, &input)?;
         let values: Vec<u8> = masked.values.iter().flat_map(|v| v.to_le_bytes()).collect();
         worker.send(LearnCall::MaskedInput {

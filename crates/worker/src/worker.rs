@@ -157,6 +157,12 @@ impl Worker {
         let mut last_seen = (u32::MAX, u32::MAX);
         loop {
             let view = self.reader.task()?;
+            if matches!(view.status, TaskStatus::Failed | TaskStatus::Cancelled) {
+                return Err(Error::TaskEnded {
+                    task: self.reader.task_id(),
+                    status: view.status,
+                });
+            }
             if view.status == TaskStatus::Finished {
                 if let Some(d) = done.take() {
                     self.record_aggregate(d, &mut timings, on_event)?;

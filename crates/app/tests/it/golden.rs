@@ -247,6 +247,10 @@ fn run() -> Run {
         },
         round_timeout_ms: 5_000,
         reward: 100,
+        max_examples_per_client: counterweight_learn::MAX_EXAMPLES_PER_CLIENT,
+        max_client_share_bps: counterweight_learn::FULL_SHARE_BPS,
+        max_attempts: counterweight_learn::DEFAULT_MAX_ATTEMPTS,
+        start_timeout_ms: counterweight_learn::DEFAULT_START_TIMEOUT_MS,
     };
     let opened = r.ok(
         0,

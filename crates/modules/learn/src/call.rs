@@ -22,6 +22,19 @@ pub const MAX_SHARES: usize = 64;
 pub const MAX_CIPHERTEXT_BYTES: usize = 256;
 /// Largest learn payload, in bytes (below the 128 KiB transaction limit).
 pub const MAX_PAYLOAD_BYTES: usize = 124 * 1024;
+/// The largest `max_examples_per_client` a task may set: `fl`'s round limit
+/// ([`counterweight_fl::MAX_TOTAL_SAMPLES`], 2^31) shared by the most clients a round can have
+/// (one per dataset, [`MAX_DATASETS`]), so a round's total never exceeds the `fl` limit.
+pub const MAX_EXAMPLES_PER_CLIENT: u32 =
+    (counterweight_fl::MAX_TOTAL_SAMPLES / MAX_DATASETS as u64) as u32;
+/// The most attempts a task may allow per round.
+pub const MAX_ATTEMPTS: u32 = 16;
+/// Attempts per round a client proposes unless told otherwise.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// Start timeout a client proposes unless told otherwise: one day of block time.
+pub const DEFAULT_START_TIMEOUT_MS: u64 = 86_400_000;
+/// A whole aggregate, in basis points (`max_client_share_bps` of 10000 caps nothing).
+pub const FULL_SHARE_BPS: u16 = 10_000;
 /// Bytes of one Shamir share: the evaluation point and eight field elements, each a `u64`.
 pub(crate) const SHARE_BYTES: usize = 8 * 9;
 
@@ -147,6 +160,17 @@ pub struct TaskSpec {
     pub round_timeout_ms: u64,
     /// Reward pool moved from the creator into the task's escrow account.
     pub reward: u64,
+    /// Most examples one client may declare in a round (1..=[`MAX_EXAMPLES_PER_CLIENT`]); a
+    /// client's weight is also capped by its datasets' committed records.
+    pub max_examples_per_client: u32,
+    /// Largest share of a round's aggregate weight one client may hold, in basis points
+    /// (1..=10000; 10000 caps nothing). Plain rounds cap the FedAvg weights and the
+    /// example-based points; secure rounds cap the record-based points.
+    pub max_client_share_bps: u16,
+    /// Attempts per round (1..=[`MAX_ATTEMPTS`]): when the last one fails, the task ends.
+    pub max_attempts: u32,
+    /// Block time after opening from which the creator may cancel a task that never started.
+    pub start_timeout_ms: u64,
 }
 
 /// A learn transaction, carried in `Call.payload` with module id [`crate::LEARN_MODULE`].
@@ -227,6 +251,12 @@ pub enum LearnCall {
     },
     /// Advances a secure-aggregation phase after its deadline with the messages present.
     Advance {
+        /// The task.
+        task: Hash,
+    },
+    /// Cancels a task that never started, once its `start_timeout_ms` has passed; only its
+    /// creator may send it, and the whole pool returns to the creator.
+    Cancel {
         /// The task.
         task: Hash,
     },
@@ -383,6 +413,10 @@ fn write_spec(spec: &TaskSpec, buf: &mut impl BufMut) {
     spec.train.seed.write(buf);
     spec.round_timeout_ms.write(buf);
     spec.reward.write(buf);
+    spec.max_examples_per_client.write(buf);
+    spec.max_client_share_bps.write(buf);
+    spec.max_attempts.write(buf);
+    spec.start_timeout_ms.write(buf);
 }
 
 fn spec_size(spec: &TaskSpec) -> usize {
@@ -398,6 +432,10 @@ fn spec_size(spec: &TaskSpec) -> usize {
         + spec.dp.map_or(0, |_| 8)
         + 4 * 3
         + 8 * 3
+        + 4
+        + 2
+        + 4
+        + 8
 }
 
 fn read_spec(buf: &mut impl Buf) -> Result<TaskSpec, CodecError> {
@@ -433,6 +471,10 @@ fn read_spec(buf: &mut impl Buf) -> Result<TaskSpec, CodecError> {
         },
         round_timeout_ms: u64::read(buf)?,
         reward: u64::read(buf)?,
+        max_examples_per_client: u32::read(buf)?,
+        max_client_share_bps: u16::read(buf)?,
+        max_attempts: u32::read(buf)?,
+        start_timeout_ms: u64::read(buf)?,
     })
 }
 
@@ -549,6 +591,10 @@ impl Write for LearnCall {
                 buf.put_u8(8);
                 task.write(buf);
             }
+            Self::Cancel { task } => {
+                buf.put_u8(9);
+                task.write(buf);
+            }
         }
     }
 }
@@ -557,7 +603,10 @@ impl EncodeSize for LearnCall {
     fn encode_size(&self) -> usize {
         1 + match self {
             Self::OpenTask { spec } => spec_size(spec),
-            Self::Start { .. } | Self::CloseRound { .. } | Self::Advance { .. } => 32,
+            Self::Start { .. }
+            | Self::CloseRound { .. }
+            | Self::Advance { .. }
+            | Self::Cancel { .. } => 32,
             Self::SubmitUpdate { params, .. } => 32 + 4 + params.encode_size() + 4,
             Self::AdvertiseKeys { .. } => 32 + 4 + 64,
             Self::ShareKeys { shares, .. } => {
@@ -639,6 +688,9 @@ impl Read for LearnCall {
                 key_shares: read_shares_of(buf)?,
             },
             8 => Self::Advance {
+                task: Hash::read(buf)?,
+            },
+            9 => Self::Cancel {
                 task: Hash::read(buf)?,
             },
             tag => return Err(CodecError::InvalidEnum(tag)),

@@ -77,6 +77,8 @@ pub mod codes {
     pub const BAD_QUERY: u32 = 32;
     /// The task has finished.
     pub const TASK_FINISHED: u32 = 33;
+    /// Only the task's creator may cancel it.
+    pub const NOT_CREATOR: u32 = 34;
 }
 
 /// Why the learn module refuses a call (or a query).
@@ -170,6 +172,41 @@ pub enum LearnError {
     /// The round timeout, epochs or batch size is 0.
     #[error("round timeout, epochs and batch size must be positive")]
     NonPositiveSettings,
+    /// A limit of the task (per-client examples, client share, attempts, start timeout) is
+    /// outside its range.
+    #[error("{what} must be in {range}, got {got}")]
+    BadLimit {
+        /// The setting.
+        what: &'static str,
+        /// Its allowed range.
+        range: &'static str,
+        /// The value asked for.
+        got: u64,
+    },
+    /// The model is too large for a secure-aggregation task's masked input.
+    #[error("secure aggregation takes at most {max} parameters, the model has {count}")]
+    SecAggTooManyParams {
+        /// The model's parameter count.
+        count: usize,
+        /// The most a secure task may have.
+        max: usize,
+    },
+    /// The sender is not the task's creator.
+    #[error("only the task's creator {creator} may cancel it")]
+    NotCreator {
+        /// The creator.
+        creator: Address,
+    },
+    /// A task that never started may be cancelled only after its start timeout.
+    #[error("task {task} may be cancelled from block time {deadline_ms} ms (now {now_ms})")]
+    StartTimeout {
+        /// The task.
+        task: Hash,
+        /// When it may be cancelled.
+        deadline_ms: u64,
+        /// The block time.
+        now_ms: u64,
+    },
     /// The secure-aggregation dropout bound is 1000‰ or more.
     #[error("max_dropout_permille must be below 1000")]
     BadDropout,
@@ -284,8 +321,12 @@ pub enum LearnError {
     /// The update's parameters are unacceptable (shape, NaN, range).
     #[error(transparent)]
     BadParams(ParamError),
-    /// The example count is 0 or above the sender's records.
-    #[error("examples must be in 1..={records} (the sender's records), got {examples}")]
+    /// The example count is 0 or above the sender's allowance (its records, capped by the
+    /// task's `max_examples_per_client`).
+    #[error(
+        "examples must be in 1..={records} (the sender's records, capped by the task), got \
+         {examples}"
+    )]
     BadExamples {
         /// The count claimed.
         examples: u32,
@@ -468,7 +509,10 @@ impl Verdict for LearnError {
             | Self::BadRounds { .. }
             | Self::BadMinClients { .. }
             | Self::NonPositiveSettings
+            | Self::BadLimit { .. }
             | Self::BadDropout => codes::BAD_TASK,
+            Self::SecAggTooManyParams { .. } => codes::BAD_MODEL,
+            Self::NotCreator { .. } => codes::NOT_CREATOR,
             Self::BadStrategy(_) => codes::BAD_STRATEGY,
             Self::SecAggNeedsSumRule { .. } => codes::SECAGG_NEEDS_SUM_RULE,
             Self::InsufficientFunds { .. } => codes::INSUFFICIENT_FUNDS,
@@ -505,7 +549,9 @@ impl Verdict for LearnError {
             | Self::AdvanceNeedsSecAggTask
             | Self::NoSecAgg => codes::WRONG_MODE,
             Self::WrongPhase { .. } => codes::WRONG_PHASE,
-            Self::RoundDeadline { .. } | Self::PhaseDeadline { .. } => codes::DEADLINE_NOT_PASSED,
+            Self::RoundDeadline { .. } | Self::PhaseDeadline { .. } | Self::StartTimeout { .. } => {
+                codes::DEADLINE_NOT_PASSED
+            }
             Self::TooFewSubmissions { .. } => codes::TOO_FEW_SUBMISSIONS,
             Self::MisaddressedShares { .. }
             | Self::BadRecipient

@@ -176,6 +176,15 @@ pub enum LearnEvent {
         payees: usize,
         /// Digest of every payout.
         payouts_digest: Hash,
+        /// What returned to the creator (the part of the pool no aggregated round earned).
+        refunded: u64,
+    },
+    /// The creator cancelled a task that never started.
+    TaskCancelled {
+        /// The task.
+        task: Hash,
+        /// The pool returned to the creator.
+        refunded: u64,
     },
 }
 

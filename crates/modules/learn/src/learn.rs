@@ -69,6 +69,7 @@ impl Module for Learn {
                 key_shares,
             } => secagg::unmask_shares(ctx, task, round, &self_mask_shares, &key_shares),
             LearnCall::Advance { task } => secagg::advance(ctx, task),
+            LearnCall::Cancel { task } => task::cancel(ctx, task),
         }
     }
 

@@ -19,7 +19,8 @@
 //!   example count. The round closes in the transaction that brings the last update, or by
 //!   [`LearnCall::CloseRound`] after the deadline with at least `min_clients` updates.
 //! - **Secure aggregation** (SecAgg+ from the `fl` crate): participants send
-//!   `AdvertiseKeys`, `ShareKeys`, `MaskedInput` (the masked vector `[n·w…, n]`) and
+//!   `AdvertiseKeys`, `ShareKeys`, `MaskedInput` (the masked vector of [`secagg_input`]:
+//!   every `n·w` exactly, as two limbs, then `n`) and
 //!   `UnmaskShares`; each phase advances in the transaction that completes it, or by
 //!   [`LearnCall::Advance`] after the phase deadline with the clients present (dropouts are
 //!   recovered from the shares). At the end every validator replays the messages through
@@ -27,7 +28,15 @@
 //!
 //! At close the new global parameters and their hash ([`weights_hash`]) are stored and a
 //! `round_aggregated` event is emitted. A round whose aggregation fails (too many dropouts,
-//! inconsistent shares, a rule that needs more updates) reopens as a new attempt.
+//! inconsistent shares, a rule that needs more updates, too few updates by the deadline)
+//! reopens as a new attempt; after `max_attempts` failed attempts the task ends.
+//!
+//! # Limits on any one client
+//! A client declares at most its datasets' committed records (fixed when committed, so the
+//! coop's vote approving the task approves them) and at most the task's
+//! `max_examples_per_client` ([`MAX_EXAMPLES_PER_CLIENT`] at most, so a round's total never
+//! exceeds the `fl` limit). No client holds more than `max_client_share_bps` of a round's
+//! aggregate weight.
 //!
 //! # Scores and rewards
 //! Each aggregated round shares [`ROUND_POINTS`] among its contributors: plain rounds half
@@ -35,7 +44,10 @@
 //! with and without the update); secure rounds by the contributors' dataset records (the
 //! individual updates are hidden). When the task finishes, the coop's revenue share of the
 //! pool goes to its treasury and the rest to contributors by points; integer-division
-//! remainders go to the treasury.
+//! remainders go to the treasury. A task that ends before its last round pays out only
+//! the part its aggregated rounds earned and returns the rest to its creator; a task that
+//! aggregates no round (status `failed`) or is cancelled before it starts
+//! ([`LearnCall::Cancel`], after `start_timeout_ms`) returns the whole pool.
 //!
 //! # Examples
 //!
@@ -69,12 +81,16 @@ mod status;
 mod store;
 mod task;
 
-pub use aggregate::{ROUND_POINTS, momentum_step, secagg_config, weighted_average};
+pub use aggregate::{
+    MAX_SECAGG_PARAMS, ROUND_POINTS, SECAGG_LIMB_BITS, SecAggInputError, momentum_step,
+    secagg_config, secagg_dim, secagg_input, weighted_average,
+};
 pub use arch::decode_architecture;
 pub use call::{
-    DpParams, LearnCall, MAX_ARCH_BYTES, MAX_CIPHERTEXT_BYTES, MAX_DATASETS, MAX_PARAMS,
-    MAX_PAYLOAD_BYTES, MAX_ROUNDS, MAX_SHARES, SecAggParams, ShareOf, ShareTo, TaskSpec,
-    TaskStrategy, TrainHints,
+    DEFAULT_MAX_ATTEMPTS, DEFAULT_START_TIMEOUT_MS, DpParams, FULL_SHARE_BPS, LearnCall,
+    MAX_ARCH_BYTES, MAX_ATTEMPTS, MAX_CIPHERTEXT_BYTES, MAX_DATASETS, MAX_EXAMPLES_PER_CLIENT,
+    MAX_PARAMS, MAX_PAYLOAD_BYTES, MAX_ROUNDS, MAX_SHARES, SecAggParams, ShareOf, ShareTo,
+    TaskSpec, TaskStrategy, TrainHints,
 };
 pub use counterweight_state::ModuleCall;
 pub use error::{LearnError, codes};

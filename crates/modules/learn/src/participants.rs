@@ -48,6 +48,13 @@ pub(crate) fn eligible(
     Ok(by_owner.into_values().collect())
 }
 
+/// The most examples `p` may declare in a round of `spec`: its datasets' committed records
+/// (fixed at commit time, so the coop's vote approving the task approves them), capped by
+/// the task's `max_examples_per_client`.
+pub(crate) fn allowance(spec: &TaskSpec, p: &Participant) -> u64 {
+    p.records.min(u64::from(spec.max_examples_per_client))
+}
+
 /// The fewest participants a round may open with (secure aggregation needs two).
 pub(crate) fn min_participants(spec: &TaskSpec) -> usize {
     let min = spec.min_clients as usize;
@@ -113,8 +120,8 @@ pub(crate) fn load_running(
     let (spec, st) = store::task(state, task)?.ok_or(LearnError::UnknownTask { task: *task })?;
     match st.status {
         TaskStatus::Proposed => return Err(LearnError::TaskNotRunning { task: *task }.into()),
-        TaskStatus::Finished => return Err(LearnError::TaskFinished { task: *task }.into()),
         TaskStatus::Running => {}
+        _ => return Err(LearnError::TaskFinished { task: *task }.into()),
     }
     let rs = store::get_borsh::<RoundState>(state, &store::round_key(task), "round")?
         .ok_or(StorageError::Corrupt { what: "round" })?;

@@ -10,7 +10,7 @@ use crate::call::{TaskSpec, TaskStrategy};
 use crate::error::LearnError;
 use crate::events::LearnEvent;
 use crate::fixed;
-use crate::participants::{check_participant, check_round, eligible, load_running};
+use crate::participants::{allowance, check_participant, check_round, eligible, load_running};
 use crate::store::{self, RoundState, TaskState};
 use crate::task::{complete_round, fail_round};
 
@@ -32,7 +32,7 @@ pub(crate) fn submit_update(
     if rs.submitted.contains_key(&idx) {
         return Err(LearnError::DuplicateUpdate { who: sender, round }.into());
     }
-    let records = rs.participants[idx as usize].records;
+    let records = allowance(&spec, &rs.participants[idx as usize]);
     if examples == 0 || u64::from(examples) > records {
         return Err(LearnError::BadExamples { examples, records }.into());
     }
@@ -57,7 +57,9 @@ pub(crate) fn submit_update(
     Ok(())
 }
 
-/// `CloseRound`: closes a plain round after its deadline with at least `min_clients` updates.
+/// `CloseRound`: closes a plain round after its deadline: aggregates it with at least
+/// `min_clients` updates, otherwise fails the attempt (so a round nobody completes cannot
+/// hold the task, and its escrow, forever).
 pub(crate) fn close_round(ctx: &mut TxContext<'_>, task: Hash) -> Result<(), CallError> {
     let (spec, mut st, rs) = load_running(ctx, &task)?;
     if spec.secagg.is_some() {
@@ -72,13 +74,15 @@ pub(crate) fn close_round(ctx: &mut TxContext<'_>, task: Hash) -> Result<(), Cal
         .into());
     }
     if rs.submitted.len() < spec.min_clients as usize {
-        return Err(LearnError::TooFewSubmissions {
-            submitted: rs.submitted.len(),
-            min_clients: spec.min_clients,
-        }
-        .into());
+        let reason = format!(
+            "{} updates by the deadline, the task needs {}",
+            rs.submitted.len(),
+            spec.min_clients
+        );
+        fail_round(ctx, &task, &spec, &mut st, rs, &reason)?;
+    } else {
+        close_plain(ctx, &task, &spec, &mut st, rs)?;
     }
-    close_plain(ctx, &task, &spec, &mut st, rs)?;
     store::put_borsh(ctx, store::state_key(&task), &st);
     Ok(())
 }
@@ -100,21 +104,24 @@ fn close_plain(
             p.address == was.address && p.datasets.iter().any(|d| was.datasets.contains(d))
         })
     };
-    let mut updates = Vec::with_capacity(rs.submitted.len());
-    let mut kept = Vec::with_capacity(rs.submitted.len());
-    for (&idx, &examples) in &rs.submitted {
-        if !still_eligible(idx) {
-            continue;
-        }
-        kept.push(idx);
+    let kept: Vec<(u32, u64)> = rs
+        .submitted
+        .iter()
+        .filter(|(idx, _)| still_eligible(**idx))
+        .map(|(&idx, &examples)| (idx, u64::from(examples)))
+        .collect();
+    // No client's weight exceeds the task's share of the aggregate.
+    let weights = aggregate::cap_shares(
+        &kept.iter().map(|k| k.1).collect::<Vec<_>>(),
+        spec.max_client_share_bps,
+    );
+    let mut updates = Vec::with_capacity(kept.len());
+    for (&(idx, _), &weight) in kept.iter().zip(&weights) {
         let params = store::i32s(ctx, &store::update_key(task, idx), "update")?
             .ok_or(StorageError::Corrupt { what: "update" })?;
-        updates.push(Update::new(
-            ClientId(u64::from(idx)),
-            u64::from(examples),
-            params,
-        ));
+        updates.push(Update::new(ClientId(u64::from(idx)), weight, params));
     }
+    let kept: Vec<u32> = kept.into_iter().map(|k| k.0).collect();
     let mut velocity = store::velocity(ctx, task)?;
     match aggregate::aggregate(&spec.strategy, &global, &updates, &mut velocity) {
         Ok(next) => {

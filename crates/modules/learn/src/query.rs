@@ -26,7 +26,7 @@ pub struct TaskView {
     pub coop: Hash,
     /// Who opened it.
     pub creator: Address,
-    /// `proposed`, `running` or `finished`.
+    /// `proposed`, `running`, `finished`, `failed` or `cancelled`.
     pub status: TaskStatus,
     /// Named datasets.
     pub datasets: Vec<Hash>,
@@ -207,6 +207,8 @@ pub struct RewardsView {
     pub treasury_amount: u64,
     /// Per contributor.
     pub payouts: Vec<PayoutView>,
+    /// What returned to the task's creator (the unearned part of the pool).
+    pub refunded: u64,
 }
 
 const PATHS: &str = "task, round, global, history, secagg/roster, secagg/inbox or rewards";
@@ -430,6 +432,7 @@ fn rewards(state: &dyn StateReader, id: &Hash) -> Result<Option<RewardsView>, Ca
                     points,
                 })
                 .collect(),
+            refunded: s.refunded,
         },
         None => RewardsView {
             settled: false,
@@ -444,6 +447,7 @@ fn rewards(state: &dyn StateReader, id: &Hash) -> Result<Option<RewardsView>, Ca
                     points,
                 })
                 .collect(),
+            refunded: 0,
         },
     }))
 }

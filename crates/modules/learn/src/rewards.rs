@@ -32,8 +32,12 @@ pub(crate) fn credit_points(
     Ok(addresses)
 }
 
-/// Pays the reward pool: the coop's revenue share to its treasury, the rest to the
-/// contributors by points; integer-division remainders go to the treasury.
+/// Pays the reward pool. The part earned is `pool · rounds_done / rounds` (all of it when
+/// every round was aggregated, nothing when none was or no contributor has points): the
+/// coop's revenue share of it goes to the treasury, the rest to the contributors by points,
+/// and integer-division remainders to the treasury. The unearned part returns to the task's
+/// creator, so a task that fails, ends early or never starts never pays the treasury for
+/// rounds nobody aggregated.
 pub(crate) fn settle(
     ctx: &mut TxContext<'_>,
     task: &Hash,
@@ -49,9 +53,16 @@ pub(crate) fn settle(
         None => (Address(st.creator), 0),
     };
     let pts = store::points(ctx, task)?;
-    let coop_amount = (u128::from(pool) * u128::from(permille) / 1000) as u64;
-    let rest = pool - coop_amount;
     let total_points: u128 = pts.values().map(|&p| u128::from(p)).sum();
+    let earned = if total_points == 0 || spec.rounds == 0 {
+        0
+    } else {
+        let done = u128::from(st.rounds_done.min(spec.rounds));
+        (u128::from(pool) * done / u128::from(spec.rounds)) as u64
+    };
+    let refunded = pool - earned;
+    let coop_amount = (u128::from(earned) * u128::from(permille) / 1000) as u64;
+    let rest = earned - coop_amount;
     let mut payouts = Vec::with_capacity(pts.len());
     let mut paid = 0u64;
     for (&who, &p) in &pts {
@@ -62,7 +73,7 @@ pub(crate) fn settle(
         paid += amount;
         payouts.push((who, amount, p));
     }
-    let treasury_amount = pool - paid;
+    let treasury_amount = earned - paid;
     let escrow = task_escrow_account(task);
     for &(who, amount, _) in &payouts {
         if amount > 0 {
@@ -71,6 +82,9 @@ pub(crate) fn settle(
     }
     if treasury_amount > 0 {
         counterweight_bank::transfer(ctx, &escrow, &treasury, treasury_amount)?;
+    }
+    if refunded > 0 {
+        counterweight_bank::transfer(ctx, &escrow, &Address(st.creator), refunded)?;
     }
     let digest_parts: Vec<u8> = payouts
         .iter()
@@ -95,6 +109,7 @@ pub(crate) fn settle(
         treasury_amount,
         payees: payouts.len(),
         payouts_digest: digest,
+        refunded,
     })?;
     store::put_borsh(
         ctx,
@@ -104,6 +119,7 @@ pub(crate) fn settle(
             treasury: treasury.0,
             treasury_amount,
             payouts,
+            refunded,
         },
     );
     Ok(())

@@ -17,7 +17,7 @@ use crate::aggregate;
 use crate::call::{ShareOf, ShareTo, TaskSpec, TaskStrategy};
 use crate::error::LearnError;
 use crate::events::LearnEvent;
-use crate::participants::{check_participant, check_round, load_running};
+use crate::participants::{allowance, check_participant, check_round, load_running};
 use crate::status::RoundPhase;
 use crate::store::{self, RoundState, StoredShare, TaskState};
 use crate::task::{complete_round, fail_round};
@@ -31,7 +31,7 @@ fn secagg_cfg(spec: &TaskSpec, st: &TaskState, rs: &RoundState) -> Result<SecAgg
     aggregate::secagg_config(
         rs.secagg_round_id(),
         rs.participants.len(),
-        st.param_count as usize + 1,
+        aggregate::secagg_dim(st.param_count as usize),
         sa,
     )
     .map_err(|e| StorageError::Invariant(format!("secagg config of an open round: {e}")).into())
@@ -144,7 +144,7 @@ pub(crate) fn masked_input(
         if rs.masked.contains(&idx) {
             return Err(LearnError::DuplicateMasked { who: sender, round }.into());
         }
-        let want = (st.param_count as usize + 1) * 4;
+        let want = aggregate::secagg_dim(st.param_count as usize) * 4;
         if values.len() != want {
             return Err(LearnError::MaskedShape {
                 want,
@@ -364,7 +364,11 @@ fn finish_secagg(
         .collect();
     let records: Vec<u64> = contributors
         .iter()
-        .map(|&i| rs.participants.get(i as usize).map_or(0, |p| p.records))
+        .map(|&i| {
+            rs.participants
+                .get(i as usize)
+                .map_or(0, |p| allowance(spec, p))
+        })
         .collect();
     let max_total: u64 = records.iter().sum();
     if total as u64 > max_total {
@@ -379,7 +383,8 @@ fn finish_secagg(
     if matches!(spec.strategy, TaskStrategy::FedAvgM { .. }) {
         store::put_velocity(ctx, task, &velocity);
     }
-    let points = aggregate::share_points(&records);
+    let points =
+        aggregate::share_points(&aggregate::cap_shares(&records, spec.max_client_share_bps));
     let scored: Vec<(u32, u64)> = contributors.into_iter().zip(points).collect();
     complete_round(ctx, task, spec, st, rs, next, &scored, total as u64)
 }

@@ -3,7 +3,7 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
-/// Where a task is in its lifecycle (stored as one byte: 0, 1, 2).
+/// Where a task is in its lifecycle (stored as one byte: 0 to 4).
 #[derive(
     Clone,
     Copy,
@@ -25,17 +25,25 @@ pub enum TaskStatus {
     Proposed = 0,
     /// Started: a round is open.
     Running = 1,
-    /// All rounds aggregated, or too few participants remained.
+    /// Ended with at least one aggregated round: all rounds aggregated, or the task ended
+    /// early (too few participants, or a round failed `max_attempts` times).
     Finished = 2,
+    /// Ended without any aggregated round; the pool went back to the creator.
+    Failed = 3,
+    /// Cancelled by its creator before it started; the pool went back to the creator.
+    Cancelled = 4,
 }
 
 impl TaskStatus {
-    /// The status's name in views and messages (`proposed`, `running`, `finished`).
+    /// The status's name in views and messages (`proposed`, `running`, `finished`,
+    /// `failed`, `cancelled`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Proposed => "proposed",
             Self::Running => "running",
             Self::Finished => "finished",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
         }
     }
 }
@@ -109,6 +117,8 @@ mod tests {
             (TaskStatus::Proposed, 0u8),
             (TaskStatus::Running, 1),
             (TaskStatus::Finished, 2),
+            (TaskStatus::Failed, 3),
+            (TaskStatus::Cancelled, 4),
         ] {
             assert_eq!(borsh::to_vec(&s).expect("encodes"), [byte]);
             assert_eq!(

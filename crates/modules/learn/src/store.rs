@@ -27,6 +27,7 @@ pub(crate) struct TaskState {
     pub(crate) arch_hash: [u8; 32],
     pub(crate) param_count: u32,
     pub(crate) opened_height: u64,
+    pub(crate) opened_ms: u64,
     pub(crate) finished_reason: String,
     pub(crate) used_datasets: BTreeSet<[u8; 32]>,
 }
@@ -48,7 +49,7 @@ pub(crate) struct RoundState {
     pub(crate) opened_ms: u64,
     pub(crate) deadline_ms: u64,
     pub(crate) participants: Vec<Participant>,
-    /// Plain rounds: client index → examples.
+    /// Plain rounds: client index → examples declared.
     pub(crate) submitted: BTreeMap<u32, u32>,
     /// Secure aggregation: client index → (encryption key, mask key).
     pub(crate) keys: BTreeMap<u32, ([u8; 32], [u8; 32])>,
@@ -93,6 +94,8 @@ pub(crate) struct Settlement {
     pub(crate) treasury: [u8; 32],
     pub(crate) treasury_amount: u64,
     pub(crate) payouts: Vec<([u8; 32], u64, u64)>,
+    /// The unearned part of the pool, returned to the creator.
+    pub(crate) refunded: u64,
 }
 
 /// One revealed share in an `UnmaskShares` message: (owner, self-mask?, x, y).

@@ -8,7 +8,9 @@ use counterweight_types::{Address, Hash, domain};
 
 use crate::aggregate;
 use crate::arch::decode_architecture;
-use crate::call::{MAX_PARAMS, MAX_ROUNDS, TaskSpec};
+use crate::call::{
+    FULL_SHARE_BPS, MAX_ATTEMPTS, MAX_EXAMPLES_PER_CLIENT, MAX_PARAMS, MAX_ROUNDS, TaskSpec,
+};
 use crate::error::LearnError;
 use crate::events::LearnEvent;
 use crate::fixed;
@@ -47,8 +49,8 @@ pub struct FinishedModel {
     pub rounds: u32,
 }
 
-/// Returns the model of a finished task (`None` if unknown, unfinished, or no round was
-/// aggregated).
+/// Returns the model of a finished task (`None` if unknown, unfinished, failed, cancelled,
+/// or no round was aggregated).
 ///
 /// # Errors
 /// Fatal storage errors.
@@ -139,8 +141,16 @@ fn check_spec(
     if spec.round_timeout_ms == 0 || spec.train.epochs == 0 || spec.train.batch == 0 {
         return Err(LearnError::NonPositiveSettings.into());
     }
+    check_limits(spec)?;
     aggregate::validate_strategy(&spec.strategy).map_err(LearnError::BadStrategy)?;
     if let Some(sa) = &spec.secagg {
+        if count > aggregate::MAX_SECAGG_PARAMS {
+            return Err(LearnError::SecAggTooManyParams {
+                count,
+                max: aggregate::MAX_SECAGG_PARAMS,
+            }
+            .into());
+        }
         if !spec.strategy.is_sum_based() {
             return Err(LearnError::SecAggNeedsSumRule {
                 strategy: spec.strategy.name(),
@@ -152,6 +162,32 @@ fn check_spec(
         }
     }
     Ok((initial, count))
+}
+
+/// Checks the task's H2/M6 limits against their ranges.
+fn check_limits(spec: &TaskSpec) -> Result<(), LearnError> {
+    let bad = |what, range, got: u64| LearnError::BadLimit { what, range, got };
+    if !(1..=MAX_EXAMPLES_PER_CLIENT).contains(&spec.max_examples_per_client) {
+        return Err(bad(
+            "max_examples_per_client",
+            "1..=33554432",
+            spec.max_examples_per_client.into(),
+        ));
+    }
+    if !(1..=FULL_SHARE_BPS).contains(&spec.max_client_share_bps) {
+        return Err(bad(
+            "max_client_share_bps",
+            "1..=10000",
+            spec.max_client_share_bps.into(),
+        ));
+    }
+    if !(1..=MAX_ATTEMPTS).contains(&spec.max_attempts) {
+        return Err(bad("max_attempts", "1..=16", spec.max_attempts.into()));
+    }
+    if spec.start_timeout_ms == 0 {
+        return Err(bad("start_timeout_ms", "1..", 0));
+    }
+    Ok(())
 }
 
 /// `OpenTask`: checks the settings, escrows the reward pool and stores the task.
@@ -181,6 +217,7 @@ pub(crate) fn open_task(ctx: &mut TxContext<'_>, spec: TaskSpec) -> Result<(), C
         arch_hash: arch_hash.0,
         param_count: count as u32,
         opened_height: ctx.height.0,
+        opened_ms: ctx.timestamp_ms,
         finished_reason: String::new(),
         used_datasets: BTreeSet::new(),
     };
@@ -229,12 +266,54 @@ pub(crate) fn start(ctx: &mut TxContext<'_>, task: Hash) -> Result<(), CallError
         .into());
     }
     if let Some(sa) = &spec.secagg {
-        aggregate::secagg_config(1 << 32, eligible.len(), st.param_count as usize + 1, sa)
-            .map_err(LearnError::SecAggInfeasible)?;
+        aggregate::secagg_config(
+            1 << 32,
+            eligible.len(),
+            aggregate::secagg_dim(st.param_count as usize),
+            sa,
+        )
+        .map_err(LearnError::SecAggInfeasible)?;
     }
     st.status = TaskStatus::Running;
     ctx.emit_event(&LearnEvent::TaskStarted { task })?;
     open_round(ctx, &task, &spec, &mut st, 1, 0)?;
+    store::put_borsh(ctx, store::state_key(&task), &st);
+    Ok(())
+}
+
+/// `Cancel`: the creator of a task that never started takes its pool back once the task's
+/// start timeout has passed.
+pub(crate) fn cancel(ctx: &mut TxContext<'_>, task: Hash) -> Result<(), CallError> {
+    let (spec, mut st) = store::task(ctx, &task)?.ok_or(LearnError::UnknownTask { task })?;
+    if st.status != TaskStatus::Proposed {
+        return Err(LearnError::AlreadyStarted {
+            task,
+            status: st.status,
+        }
+        .into());
+    }
+    if ctx.sender.0 != st.creator {
+        return Err(LearnError::NotCreator {
+            creator: Address(st.creator),
+        }
+        .into());
+    }
+    let deadline_ms = st.opened_ms.saturating_add(spec.start_timeout_ms);
+    if ctx.timestamp_ms < deadline_ms {
+        return Err(LearnError::StartTimeout {
+            task,
+            deadline_ms,
+            now_ms: ctx.timestamp_ms,
+        }
+        .into());
+    }
+    st.status = TaskStatus::Cancelled;
+    st.finished_reason = "cancelled by its creator before it started".to_owned();
+    ctx.emit_event(&LearnEvent::TaskCancelled {
+        task,
+        refunded: spec.reward,
+    })?;
+    rewards::settle(ctx, &task, &spec, &st)?;
     store::put_borsh(ctx, store::state_key(&task), &st);
     Ok(())
 }
@@ -254,7 +333,7 @@ pub(crate) fn open_round(
             aggregate::secagg_config(
                 (u64::from(round) << 32) | u64::from(attempt),
                 participants.len(),
-                st.param_count as usize + 1,
+                aggregate::secagg_dim(st.param_count as usize),
                 sa,
             )
             .is_ok()
@@ -320,7 +399,8 @@ fn clear_round_data(ctx: &mut TxContext<'_>, task: &Hash, rs: &RoundState) -> St
     Ok(())
 }
 
-/// Fails the round's attempt and reopens it as the next attempt.
+/// Fails the round's attempt and reopens it as the next attempt; after the task's
+/// `max_attempts` failed attempts of one round the task ends instead.
 pub(crate) fn fail_round(
     ctx: &mut TxContext<'_>,
     task: &Hash,
@@ -337,7 +417,12 @@ pub(crate) fn fail_round(
         round: rs.round,
         reason,
     })?;
-    open_round(ctx, task, spec, st, rs.round, rs.attempt.saturating_add(1))
+    let next = rs.attempt.saturating_add(1);
+    if next >= spec.max_attempts {
+        let reason = format!("round {} failed {next} attempts", rs.round);
+        return finish_task(ctx, task, spec, st, &reason);
+    }
+    open_round(ctx, task, spec, st, rs.round, next)
 }
 
 /// Stores the new global model, history and points; opens the next round or finishes.
@@ -393,7 +478,8 @@ pub(crate) fn complete_round(
     }
 }
 
-/// Finishes the task and pays out its reward pool.
+/// Ends the task and settles its reward pool: `finished` if a round was aggregated,
+/// `failed` (the pool goes back to the creator) if none was.
 pub(crate) fn finish_task(
     ctx: &mut TxContext<'_>,
     task: &Hash,
@@ -401,7 +487,11 @@ pub(crate) fn finish_task(
     st: &mut TaskState,
     reason: &str,
 ) -> Result<(), CallError> {
-    st.status = TaskStatus::Finished;
+    st.status = if st.rounds_done > 0 {
+        TaskStatus::Finished
+    } else {
+        TaskStatus::Failed
+    };
     st.finished_reason = reason.to_owned();
     ctx.delete(store::round_key(task));
     ctx.emit_event(&LearnEvent::TaskFinished {

@@ -8,7 +8,12 @@ use counterweight_rpc::{NodeApi as _, TxStatus};
 use counterweight_types::{Call, Genesis, GenesisAccount, SignedTransaction, Transaction};
 use std::time::{Duration, Instant};
 
-fn transfer(genesis: &Genesis, from: &SigningKey, nonce: u64, to: &SigningKey) -> SignedTransaction {
+fn transfer(
+    genesis: &Genesis,
+    from: &SigningKey,
+    nonce: u64,
+    to: &SigningKey,
+) -> SignedTransaction {
     from.sign_tx(Transaction {
         chain_id: genesis.chain_id.clone(),
         sender: from.address(),
@@ -82,9 +87,8 @@ fn stuck_transaction_does_not_censor_honest_transfers_on_a_devnet_slow() {
     let sink = testnet::dev_account(0);
     let stuck = transfer(&genesis, &attacker, 1, &sink);
     let stuck_hash = stuck.hash();
-    let outcomes = runtime.block_on(
-        chain.submit_batch(vec![transfer(&genesis, &attacker, 0, &sink), stuck]),
-    );
+    let outcomes =
+        runtime.block_on(chain.submit_batch(vec![transfer(&genesis, &attacker, 0, &sink), stuck]));
     assert!(outcomes[0].is_ok());
     // The honest transfer lands within the audit's 15 s.
     let honest_tx = transfer(&genesis, &honest, 0, &sink);
@@ -93,7 +97,10 @@ fn stuck_transaction_does_not_censor_honest_transfers_on_a_devnet_slow() {
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut landed = false;
     while Instant::now() < deadline {
-        if matches!(chain.tx_status(&honest_hash).unwrap(), TxStatus::Finalized(_)) {
+        if matches!(
+            chain.tx_status(&honest_hash).unwrap(),
+            TxStatus::Finalized(_)
+        ) {
             landed = true;
             break;
         }

@@ -171,6 +171,10 @@ fn four_validators_agree_on_every_aggregate_of_a_training_task() {
         },
         round_timeout_ms: 60_000,
         reward: 9_000,
+        max_examples_per_client: counterweight_learn::MAX_EXAMPLES_PER_CLIENT,
+        max_client_share_bps: counterweight_learn::FULL_SHARE_BPS,
+        max_attempts: counterweight_learn::DEFAULT_MAX_ATTEMPTS,
+        start_timeout_ms: counterweight_learn::DEFAULT_START_TIMEOUT_MS,
     };
     let open = m.learn(
         0,

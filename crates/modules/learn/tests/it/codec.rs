@@ -42,6 +42,7 @@ fn spec() -> impl Strategy<Value = TaskSpec> {
         proptest::option::of((any::<u32>(), any::<u32>())),
         (any::<u32>(), any::<u32>(), any::<u32>(), any::<u64>()),
         (any::<u64>(), any::<u64>()),
+        (any::<u32>(), any::<u16>(), any::<u32>(), any::<u64>()),
     )
         .prop_map(
             |(
@@ -54,6 +55,7 @@ fn spec() -> impl Strategy<Value = TaskSpec> {
                 dp,
                 t,
                 (timeout, reward),
+                limits,
             )| {
                 TaskSpec {
                     coop,
@@ -79,6 +81,10 @@ fn spec() -> impl Strategy<Value = TaskSpec> {
                     },
                     round_timeout_ms: timeout,
                     reward,
+                    max_examples_per_client: limits.0,
+                    max_client_share_bps: limits.1,
+                    max_attempts: limits.2,
+                    start_timeout_ms: limits.3,
                 }
             },
         )
@@ -107,6 +113,7 @@ fn call() -> impl Strategy<Value = LearnCall> {
             }
         ),
         hash().prop_map(|task| LearnCall::CloseRound { task }),
+        hash().prop_map(|task| LearnCall::Cancel { task }),
         (hash(), any::<u32>(), any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(
             |(task, round, enc_key, mask_key)| LearnCall::AdvertiseKeys {
                 task,
@@ -188,9 +195,14 @@ fn refuses_too_many_datasets_and_unknown_tags() {
             },
             round_timeout_ms: 1,
             reward: 0,
+            max_examples_per_client: 1,
+            max_client_share_bps: 1,
+            max_attempts: 1,
+            start_timeout_ms: 1,
         }),
     };
     assert!(LearnCall::from_payload(&task.to_payload()).is_err());
     assert!(LearnCall::from_payload(&[9]).is_err());
+    assert!(LearnCall::from_payload(&[10]).is_err());
     assert!(LearnCall::from_payload(&[]).is_err());
 }

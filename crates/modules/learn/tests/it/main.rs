@@ -4,5 +4,6 @@ mod codec;
 mod plain;
 mod refusals;
 mod secagg;
+mod security;
 mod suite;
 mod support;

@@ -303,10 +303,11 @@ fn update_refusals() {
         codes::ROUND_CLOSED
     );
     chain.advance_ms(10_000);
-    assert_eq!(
-        code(chain.learn(addr(9), &LearnCall::CloseRound { task })),
-        codes::TOO_FEW_SUBMISSIONS
-    );
+    // Past the deadline with too few updates, closing fails the attempt (round 2 reopens).
+    let events = chain
+        .learn(addr(9), &LearnCall::CloseRound { task })
+        .unwrap();
+    assert!(events.iter().any(|e| e.kind == "round_failed"));
     chain.learn(addr(2), &submit(2, good(), 10)).unwrap();
     chain.learn(addr(1), &submit(2, good(), 10)).unwrap();
     assert_eq!(

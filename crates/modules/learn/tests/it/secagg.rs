@@ -67,7 +67,7 @@ fn secure_round_with_a_dropout_after_sharing_keys() {
     let cfg = secagg_config(
         round.secagg_round_id,
         round.participants.len(),
-        dim + 1,
+        counterweight_learn::secagg_dim(dim),
         &sa,
     )
     .unwrap();
@@ -174,7 +174,7 @@ fn secure_round_with_a_dropout_after_sharing_keys() {
             .unwrap();
     }
 
-    // Phase 3: masked inputs [n·w…, n]; client 3 drops out.
+    // Phase 3: masked inputs (every n·w as two limbs, then n); client 3 drops out.
     let dropout = 3u64;
     let mut expected_sum = vec![0i64; dim];
     let mut total = 0i64;
@@ -184,8 +184,7 @@ fn secure_round_with_a_dropout_after_sharing_keys() {
         }
         let w = fixed::quantize(&local_model(c as u8, 1)).unwrap();
         let n = 20 + c as i32;
-        let mut input: Vec<i32> = w.iter().map(|&x| x * n).collect();
-        input.push(n);
+        let input = counterweight_learn::secagg_input(&w, n as u32, &cfg).unwrap();
         for (s, &x) in expected_sum.iter_mut().zip(&w) {
             *s += i64::from(x) * i64::from(n);
         }

@@ -11,7 +11,8 @@ use counterweight_coop::{
     dataset_id, proposal_id,
 };
 use counterweight_learn::{
-    LEARN_MODULE, Learn, LearnCall, TaskSpec, TaskStrategy, TrainHints, task_id,
+    FULL_SHARE_BPS, LEARN_MODULE, Learn, LearnCall, MAX_EXAMPLES_PER_CLIENT, TaskSpec,
+    TaskStrategy, TrainHints, task_id,
 };
 use counterweight_model::{Architecture, Layer, Linear};
 pub(crate) use counterweight_state::test_utils::event;
@@ -234,6 +235,10 @@ pub(crate) fn spec(coop: Hash, datasets: Vec<Hash>, rounds: u32, min_clients: u3
         },
         round_timeout_ms: 5_000,
         reward: 10_000,
+        max_examples_per_client: MAX_EXAMPLES_PER_CLIENT,
+        max_client_share_bps: FULL_SHARE_BPS,
+        max_attempts: 3,
+        start_timeout_ms: 60_000,
     }
 }
 

@@ -1,4 +1,4 @@
 //! Integration tests of the node's public API.
 
-mod mempool;
 mod devnet;
+mod mempool;

@@ -421,7 +421,7 @@ fn a_block_whose_signature_changed_has_another_digest() {
     );
     assert!(Block::from_bytes(&bad.to_bytes()).is_err());
     // A proposer that re-roots the corrupted copy makes another block, with another digest.
-    let rerooted = with_txs(good.clone(), bad.txs.clone());
+    let rerooted = with_txs(good.clone(), bad.txs);
     assert_ne!(rerooted.digest(), good.digest());
 }
 

@@ -6,7 +6,7 @@ use counterweight_crypto::SigningKey;
 use counterweight_node::{NodeConfig, service, testnet};
 use counterweight_rpc::{NodeApi as _, TxStatus};
 use counterweight_types::{Call, Genesis, GenesisAccount, SignedTransaction, Transaction};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn transfer(
     genesis: &Genesis,
@@ -65,7 +65,7 @@ fn stuck_transaction_does_not_censor_honest_transfers_on_a_devnet_slow() {
 
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let node_home = home.clone();
+    let node_home = home;
     let node = std::thread::spawn(move || {
         service::run_until(
             &node_home,
@@ -94,6 +94,7 @@ fn stuck_transaction_does_not_censor_honest_transfers_on_a_devnet_slow() {
     let honest_tx = transfer(&genesis, &honest, 0, &sink);
     let honest_hash = honest_tx.hash();
     runtime.block_on(chain.submit(honest_tx)).unwrap();
+<<<<<<< HEAD
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut landed = false;
     while Instant::now() < deadline {
@@ -103,9 +104,19 @@ fn stuck_transaction_does_not_censor_honest_transfers_on_a_devnet_slow() {
         ) {
             landed = true;
             break;
+=======
+    // Poll every 50 ms for 15 s.
+    let landed = (0..300).any(|_| {
+        let done = matches!(
+            chain.tx_status(&honest_hash).unwrap(),
+            TxStatus::Finalized(_)
+        );
+        if !done {
+            std::thread::sleep(Duration::from_millis(50));
+>>>>>>> kit-mempool
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        done
+    });
     let stuck_status = chain.tx_status(&stuck_hash).unwrap();
     let _ = stop_tx.send(());
     node.join().unwrap().unwrap();

@@ -94,17 +94,6 @@ fn stuck_transaction_does_not_censor_honest_transfers_on_a_devnet_slow() {
     let honest_tx = transfer(&genesis, &honest, 0, &sink);
     let honest_hash = honest_tx.hash();
     runtime.block_on(chain.submit(honest_tx)).unwrap();
-<<<<<<< HEAD
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut landed = false;
-    while Instant::now() < deadline {
-        if matches!(
-            chain.tx_status(&honest_hash).unwrap(),
-            TxStatus::Finalized(_)
-        ) {
-            landed = true;
-            break;
-=======
     // Poll every 50 ms for 15 s.
     let landed = (0..300).any(|_| {
         let done = matches!(
@@ -113,7 +102,6 @@ fn stuck_transaction_does_not_censor_honest_transfers_on_a_devnet_slow() {
         );
         if !done {
             std::thread::sleep(Duration::from_millis(50));
->>>>>>> kit-mempool
         }
         done
     });

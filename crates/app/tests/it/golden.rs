@@ -26,13 +26,13 @@ use counterweight_types::{Call, Hash, ModuleId, ReceiptStatus, SignedTransaction
 use crate::support::{app, genesis, keys, produce, signed};
 
 /// The state root after the last block of [`run`].
-const STATE_ROOT: &str = "247c60a7e0e589a2e1a1149ba8f9709d6dec507657fa608ec5dd060c1c043185";
+const STATE_ROOT: &str = "6ffd74f8d05d8176d5cd4bf888e93419740707f4118fc32e27a362a925e41d11";
 /// The digest of the last block of [`run`].
-const BLOCK_HASH: &str = "bbe00937dd1cbacc1979b5c1d4f3b42f14596436ab8aebb76af97280f91cff06";
+const BLOCK_HASH: &str = "bb396af6319bc34a9ae422da2adafb4630ca65b9538bcf488e5566686da32079";
 /// BLAKE3 of every receipt's canonical bytes, in order.
-const RECEIPTS: &str = "1f7bfeddfabb31546ccd1d43e519577daad3b7d2fd3fa2e35f41be6de3090e5e";
+const RECEIPTS: &str = "5a1e60a11f9a4dc1f297a809926f0116e02db907b7c56ad454e5b7a89874eeb8";
 /// BLAKE3 of the answers (JSON bytes) to a fixed list of queries of every module.
-const QUERIES: &str = "095c6b43e280f6507acd1c3d7cbdd36bf1aff4d12627a7741ac33b702cdc529d";
+const QUERIES: &str = "f3405ce7faebc7414b770837964a97ec78eb67d765bccdf217f36b3b1fd47aad";
 
 struct Run {
     app: App,

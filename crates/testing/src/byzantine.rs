@@ -60,7 +60,7 @@ pub struct Byzantine {
 
 /// The attacker account `i` of [`Behaviour::Flood`].
 pub fn attacker_account(i: u64) -> SigningKey {
-    SigningKey::from_seed(0xF100D_0000 + i)
+    SigningKey::from_seed(0x000F_100D_0000 + i)
 }
 
 /// Adds the flood's attacker accounts to `genesis`, each funded with exactly one fee.

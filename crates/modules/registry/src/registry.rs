@@ -384,7 +384,7 @@ fn check_consent(state: &dyn StateReader, p: &Publish, lineage: &Lineage) -> Res
     for id in &lineage.datasets {
         let dataset = counterweight_coop::dataset(state, id)?
             .ok_or(RegistryError::UnknownDataset { dataset: *id })?;
-        if lineage.task.is_none() && !(dataset.consent.training && !dataset.revoked) {
+        if lineage.task.is_none() && (dataset.revoked || !dataset.consent.training) {
             return Err(RegistryError::NoConsent {
                 dataset: *id,
                 what: "training",

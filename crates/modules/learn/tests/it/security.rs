@@ -312,7 +312,7 @@ fn an_honest_member_with_thousands_of_examples_is_not_clamped() {
             )
             .unwrap();
     }
-    let mut expected_sum = vec![0i64; 10];
+    let mut expected_sum = [0i64; 10];
     let mut total = 0i64;
     for (&c, (address, client, _)) in clients.iter_mut() {
         let local: Vec<f32> = (0..10)

@@ -9,6 +9,7 @@ mod fl;
 mod model;
 mod network;
 mod output;
+mod support;
 mod zk;
 
 /// Every subcommand's argument definitions are consistent (clap checks names, ids and flags;

@@ -1,67 +1,13 @@
 //! CLI test: `model` commands against a real devnet — create a repository, publish weights
 //! (uploaded to the node's blob store), fork, show, lineage, and pull with verification.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_counterweight");
-
-struct Devnet {
-    child: Child,
-    rpc: String,
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::support::Devnet;
 
 impl Devnet {
-    fn start(home: &Path) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["devnet", "--accounts", "2", "--rpc-listen", "127.0.0.1:0"])
-            .args(["--p2p-listen", "127.0.0.1:0"])
-            .arg("--home")
-            .arg(home)
-            .env("COUNTERWEIGHT_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(home.join("devnet.log")).expect("log file"))
-            .spawn()
-            .expect("start the devnet");
-        let out = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("rpc: ") {
-                    let _ = tx.send(url.trim().to_owned());
-                }
-            }
-        });
-        let rpc = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| {
-                let log = std::fs::read_to_string(home.join("devnet.log")).unwrap_or_default();
-                panic!("the devnet did not print its RPC address within 60 s; log:\n{log}")
-            });
-        Self { child, rpc }
-    }
-
-    fn cli(&self, home: &Path, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .args(["--rpc", self.rpc.as_str()])
-            .env("COUNTERWEIGHT_HOME", home)
-            .output()
-            .expect("run the binary")
-    }
-
     fn json(&self, home: &Path, args: &[&str]) -> Value {
         let output = self.cli(home, args);
         assert!(

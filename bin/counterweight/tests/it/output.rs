@@ -2,73 +2,12 @@
 //! document on stdout; without it, readable text; and a reader that closes the pipe early
 //! (`| head -c 1`) is not an error.
 
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::io::Read as _;
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_counterweight");
-
-/// A devnet process, killed when dropped.
-struct Devnet {
-    child: Child,
-    rpc: String,
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Devnet {
-    fn start(home: &Path) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["devnet", "--accounts", "2", "--rpc-listen", "127.0.0.1:0"])
-            .args(["--p2p-listen", "127.0.0.1:0"])
-            .arg("--home")
-            .arg(home)
-            .env("COUNTERWEIGHT_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(home.join("devnet.log")).expect("log file"))
-            .spawn()
-            .expect("start the devnet");
-        let out = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("rpc: ") {
-                    let _ = tx.send(url.trim().to_owned());
-                }
-            }
-        });
-        let rpc = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| {
-                let log = std::fs::read_to_string(home.join("devnet.log")).unwrap_or_default();
-                panic!("the devnet did not print its RPC address within 60 s; log:\n{log}")
-            });
-        Self { child, rpc }
-    }
-
-    fn command(&self, home: &Path, args: &[&str]) -> Command {
-        let mut command = Command::new(BIN);
-        command.args(args).env("COUNTERWEIGHT_HOME", home);
-        // Commands that talk to a node take its address; `keys` works offline.
-        if args.first() != Some(&"keys") {
-            command.args(["--rpc", self.rpc.as_str()]);
-        }
-        command
-    }
-
-    fn cli(&self, home: &Path, args: &[&str]) -> Output {
-        self.command(home, args).output().expect("run the binary")
-    }
-}
+use crate::support::{BIN, Devnet};
 
 /// Parses stdout as a sequence of JSON values and insists there is exactly one.
 fn one_document(args: &[&str], output: &Output) -> Value {

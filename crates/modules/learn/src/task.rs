@@ -239,9 +239,12 @@ pub(crate) fn open_task(ctx: &mut TxContext<'_>, spec: TaskSpec) -> Result<(), C
     Ok(())
 }
 
-/// `Start`: an approved task with enough participants opens round 1.
-pub(crate) fn start(ctx: &mut TxContext<'_>, task: Hash) -> Result<(), CallError> {
-    let (spec, mut st) = store::task(ctx, &task)?.ok_or(LearnError::UnknownTask { task })?;
+/// Loads `task`, which must not have started yet (`Start` and `Cancel` both need that).
+fn proposed_task(
+    ctx: &TxContext<'_>,
+    task: Hash,
+) -> Result<(TaskSpec, store::TaskState), CallError> {
+    let (spec, st) = store::task(ctx, &task)?.ok_or(LearnError::UnknownTask { task })?;
     if st.status != TaskStatus::Proposed {
         return Err(LearnError::AlreadyStarted {
             task,
@@ -249,6 +252,12 @@ pub(crate) fn start(ctx: &mut TxContext<'_>, task: Hash) -> Result<(), CallError
         }
         .into());
     }
+    Ok((spec, st))
+}
+
+/// `Start`: an approved task with enough participants opens round 1.
+pub(crate) fn start(ctx: &mut TxContext<'_>, task: Hash) -> Result<(), CallError> {
+    let (spec, mut st) = proposed_task(ctx, task)?;
     if !counterweight_coop::is_approved(ctx, &spec.coop, &task)? {
         return Err(LearnError::NotApproved {
             coop: spec.coop,
@@ -284,14 +293,7 @@ pub(crate) fn start(ctx: &mut TxContext<'_>, task: Hash) -> Result<(), CallError
 /// `Cancel`: the creator of a task that never started takes its pool back once the task's
 /// start timeout has passed.
 pub(crate) fn cancel(ctx: &mut TxContext<'_>, task: Hash) -> Result<(), CallError> {
-    let (spec, mut st) = store::task(ctx, &task)?.ok_or(LearnError::UnknownTask { task })?;
-    if st.status != TaskStatus::Proposed {
-        return Err(LearnError::AlreadyStarted {
-            task,
-            status: st.status,
-        }
-        .into());
-    }
+    let (spec, mut st) = proposed_task(ctx, task)?;
     if ctx.sender.0 != st.creator {
         return Err(LearnError::NotCreator {
             creator: Address(st.creator),
